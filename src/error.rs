@@ -1,0 +1,115 @@
+//! The shim's errors and the one place they become exit codes.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 77  | refused: reject mode and an attempt to choose the model, or an unpinnable subcommand |
+//! | 78  | configuration error: `OPENCLAW_MODEL`, `OPENCLAW_MODEL_LOCK_MODE`, `OPENCLAW_ALLOW_UNPINNABLE`, a relative `OPENCLAW_REAL_CODEX` |
+//! | 126 | the real codex was found but exec failed |
+//! | 127 | no real codex found behind the shim, or the exec chain loops back to it |
+//!
+//! Any other status is codex's own.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::guard::{LoopDetected, GUARD_VAR};
+use crate::locate::{OverrideError, Skipped, REAL_CODEX_VAR};
+use crate::lock::Attempt;
+use crate::policy::{PolicyError, ALLOW_UNPINNABLE_VAR, MODE_VAR};
+
+pub const EXIT_REFUSED: u8 = 77;
+pub const EXIT_CONFIG: u8 = 78;
+pub const EXIT_EXEC_FAILED: u8 = 126;
+pub const EXIT_NOT_FOUND: u8 = 127;
+
+/// Every message starts with this, so operators can grep for the shim's own lines.
+pub const PREFIX: &str = "openclaw codex shim";
+
+#[derive(Debug)]
+pub enum ShimError {
+    Policy(PolicyError),
+    Rejected {
+        model: String,
+        attempts: Vec<Attempt>,
+    },
+    RefusedSubcommand {
+        path: String,
+    },
+    Override(OverrideError),
+    NotFound {
+        skipped: Vec<Skipped>,
+    },
+    Loop(LoopDetected),
+    Exec {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    /// `/proc/self/exe` cannot be read, so the shim could not tell itself from the real codex.
+    SelfIdentity(std::io::Error),
+}
+
+impl ShimError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ShimError::Rejected { .. } | ShimError::RefusedSubcommand { .. } => EXIT_REFUSED,
+            ShimError::Policy(_) | ShimError::Override(OverrideError::Relative(_)) => EXIT_CONFIG,
+            ShimError::Override(OverrideError::Unusable(..))
+            | ShimError::NotFound { .. }
+            | ShimError::Loop(_)
+            | ShimError::SelfIdentity(_) => EXIT_NOT_FOUND,
+            ShimError::Exec { .. } => EXIT_EXEC_FAILED,
+        }
+    }
+
+    pub fn to_exit_code(&self) -> ExitCode {
+        ExitCode::from(self.exit_code())
+    }
+}
+
+impl fmt::Display for ShimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{PREFIX}: ")?;
+        match self {
+            ShimError::Policy(e) => write!(f, "{e}"),
+            ShimError::Rejected { model, attempts } => {
+                let list: Vec<String> = attempts.iter().map(ToString::to_string).collect();
+                write!(
+                    f,
+                    "refused: {MODE_VAR}=reject and this call tries to choose the model or its endpoint with {}; OpenClaw is pinned to {model:?}: drop those options",
+                    list.join(", ")
+                )
+            }
+            ShimError::RefusedSubcommand { path } => write!(
+                f,
+                "refused `codex {path}`: it chooses models through a channel the shim cannot pin; an operator may allow it with {ALLOW_UNPINNABLE_VAR}={path}"
+            ),
+            ShimError::Override(e) => write!(f, "{e}"),
+            ShimError::NotFound { skipped } => {
+                write!(f, "no real codex found on PATH after the shim; install the Codex CLI later on PATH or set {REAL_CODEX_VAR}")?;
+                if !skipped.is_empty() {
+                    let list: Vec<String> = skipped.iter().map(ToString::to_string).collect();
+                    write!(f, " (skipped: {})", list.join("; "))?;
+                }
+                Ok(())
+            }
+            ShimError::Loop(LoopDetected { hops }) => write!(
+                f,
+                "exec loop: this shim was reached again in the same process after {hops} hop(s) ({GUARD_VAR}); the codex it found runs `codex` through PATH again: set {REAL_CODEX_VAR} to the real binary"
+            ),
+            ShimError::Exec { path, error } => write!(f, "cannot exec {}: {error}", path.display()),
+            ShimError::SelfIdentity(error) => write!(
+                f,
+                "cannot identify this shim through /proc/self/exe ({error}), so it cannot skip itself on PATH: mount /proc"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ShimError {}
+
+impl From<PolicyError> for ShimError {
+    fn from(e: PolicyError) -> Self {
+        ShimError::Policy(e)
+    }
+}

@@ -1,0 +1,105 @@
+//! Explain mode (`OPENCLAW_SHIM_EXPLAIN=1`): one JSON object saying what the shim would do with this
+//! call, for operators, the entrypoint's start-up check and tests. Nothing is run.
+
+use std::ffi::{OsStr, OsString};
+
+use serde_json::{json, Value};
+
+use crate::error::ShimError;
+use crate::grammar::{CODEX_VERSION, ROOT};
+use crate::locate::FileId;
+use crate::lock::{self, Outcome};
+use crate::policy::Policy;
+
+/// A JSON string when the argument is UTF-8, else `{"hex": "..."}` so no byte is lost.
+fn arg_json(arg: &OsStr) -> Value {
+    match arg.to_str() {
+        Some(text) => Value::String(text.to_owned()),
+        None => {
+            use std::os::unix::ffi::OsStrExt;
+            let hex: String = arg.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+            json!({ "hex": hex })
+        }
+    }
+}
+
+fn argv_json<'a>(args: impl IntoIterator<Item = &'a OsString>) -> Value {
+    Value::Array(args.into_iter().map(|a| arg_json(a)).collect())
+}
+
+fn decisions(action: &str, attempts: &[lock::Attempt]) -> Value {
+    attempts
+        .iter()
+        .map(|a| json!({ "action": action, "syntax": a.syntax, "attempted": a.attempted, "level": a.level }))
+        .collect()
+}
+
+pub fn explain(argv0: &OsStr, args: &[OsString]) -> Value {
+    let mut out = json!({
+        "grammar_version": CODEX_VERSION,
+        "shim": std::fs::read_link("/proc/self/exe").ok(),
+        "argv": argv_json(std::iter::once(&argv0.to_owned()).chain(args)),
+        "subcommand": crate::argv::parse(args, &ROOT).path_string(),
+    });
+    let shim = FileId::current_exe();
+    let (real, skipped) = match shim {
+        Ok(shim) => crate::shim::locate_real_codex(shim),
+        Err(e) => (Err(ShimError::SelfIdentity(e)), Vec::new()),
+    };
+    out["skipped"] = json!(skipped);
+    match &real {
+        Ok(path) => out["real_codex"] = json!(path),
+        Err(e) => {
+            out["real_codex"] = Value::Null;
+            out["real_codex_error"] = json!(e.to_string());
+        }
+    }
+
+    let policy = match Policy::from_env() {
+        Ok(policy) => policy,
+        Err(e) => {
+            let error = ShimError::from(e);
+            out["outcome"] = json!("error");
+            out["exit_code"] = json!(error.exit_code());
+            out["error"] = json!(error.to_string());
+            return out;
+        }
+    };
+    out["model"] = json!(policy.model);
+    out["mode"] = json!(policy.mode);
+    let (outcome, rewritten, decided, error) = match lock::apply(&policy, argv0, args) {
+        Outcome::Run { args, forced } => ("run", Some(args), decisions("forced", &forced), None),
+        Outcome::PassThrough { args } => ("pass-through", Some(args), json!([]), None),
+        Outcome::Reject { attempts } => {
+            let d = decisions("rejected", &attempts);
+            (
+                "reject",
+                None,
+                d,
+                Some(ShimError::Rejected {
+                    model: policy.model.clone(),
+                    attempts,
+                }),
+            )
+        }
+        Outcome::Refuse { path } => {
+            let d = json!([{ "action": "refused-subcommand", "syntax": path, "attempted": path, "level": path }]);
+            (
+                "refuse",
+                None,
+                d,
+                Some(ShimError::RefusedSubcommand { path }),
+            )
+        }
+    };
+    out["outcome"] = json!(outcome);
+    out["decisions"] = decided;
+    out["rewritten"] = match rewritten {
+        Some(args) => argv_json(std::iter::once(&argv0.to_owned()).chain(&args)),
+        None => Value::Null,
+    };
+    let error = error.or(real.err());
+    out["exit_code"] = error.as_ref().map_or(Value::Null, |e| json!(e.exit_code()));
+    out["error"] = error.map_or(Value::Null, |e| json!(e.to_string()));
+    out
+}

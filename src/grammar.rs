@@ -1,0 +1,812 @@
+//! The grammar of the real Codex CLI the shim is made for: every command, every option, what takes
+//! a value, and which options and config keys choose a model or redirect traffic.
+//!
+//! One table for one pinned version (`CODEX_VERSION`), taken from `--help` of the root and every
+//! subcommand and checked by experiment. The conformance tests compare it with the real CLI's
+//! `--help` so a new release that adds an option fails loudly instead of slipping past.
+
+/// The Codex CLI release this table describes.
+pub const CODEX_VERSION: &str = "0.163.0";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arity {
+    Flag,
+    /// Exactly one value.
+    One,
+    /// One or more values (`-i a.png b.png`): values run until the next token starting with `-`.
+    Many,
+}
+
+/// What an option means to the model lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meaning {
+    Plain,
+    /// `-m/--model`: chooses the model.
+    Model,
+    /// `-c/--config key=value`: may set a model-bearing or provider key (see `CONFIG_KEYS`).
+    Config,
+    /// `-p/--profile`: layers a profile file that may set the model and provider.
+    Profile,
+    /// `--oss`: switches to a local open-source provider and its default model.
+    Oss,
+    /// `--local-provider`: picks that local provider.
+    LocalProvider,
+    /// `--remote`: sends the session to a remote app-server, where the model is chosen.
+    Remote,
+    /// `--enable FEATURE`: may turn sub-agents back on.
+    Enable,
+    /// `--disable FEATURE`
+    Disable,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptSpec {
+    pub short: Option<char>,
+    pub long: &'static str,
+    pub arity: Arity,
+    pub meaning: Meaning,
+}
+
+/// Where a command's own arguments end and another program's begin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trailing {
+    None,
+    /// After this many positionals, every token belongs to a foreign command
+    /// (`sandbox CMD…`, `mcp add NAME CMD…`, `execpolicy check CMD…`).
+    ForeignAfter(usize),
+}
+
+/// Whether the shim can pin the model of a command by argv.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pinning {
+    Pinnable,
+    /// Runs no model of its own; codex rejects a model there in newer releases, so none is injected.
+    NoModelInjection,
+    /// Chooses models through a channel argv cannot reach (JSON-RPC, a server, the cloud).
+    Unpinnable,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct CommandSpec {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    /// Option groups; an option is looked up in each group in turn.
+    pub options: &'static [&'static [OptSpec]],
+    pub subcommands: &'static [CommandSpec],
+    pub trailing: Trailing,
+    pub pinning: Pinning,
+}
+
+impl CommandSpec {
+    pub fn all_options(&self) -> impl Iterator<Item = &'static OptSpec> {
+        self.options.iter().flat_map(|group| group.iter())
+    }
+
+    pub fn find_long(&self, name: &str) -> Option<&'static OptSpec> {
+        self.all_options().find(|o| o.long == name)
+    }
+
+    pub fn find_short(&self, ch: char) -> Option<&'static OptSpec> {
+        self.all_options().find(|o| o.short == Some(ch))
+    }
+
+    /// clap adds a `help` subcommand to every command that has subcommands.
+    pub fn find_subcommand(&self, name: &str) -> Option<&'static CommandSpec> {
+        if name == "help" && !self.subcommands.is_empty() {
+            return Some(&HELP);
+        }
+        self.subcommands
+            .iter()
+            .find(|c| c.name == name || c.aliases.contains(&name))
+    }
+}
+
+const fn flag(short: Option<char>, long: &'static str) -> OptSpec {
+    OptSpec {
+        short,
+        long,
+        arity: Arity::Flag,
+        meaning: Meaning::Plain,
+    }
+}
+const fn one(short: Option<char>, long: &'static str) -> OptSpec {
+    OptSpec {
+        short,
+        long,
+        arity: Arity::One,
+        meaning: Meaning::Plain,
+    }
+}
+const fn many(short: Option<char>, long: &'static str) -> OptSpec {
+    OptSpec {
+        short,
+        long,
+        arity: Arity::Many,
+        meaning: Meaning::Plain,
+    }
+}
+const fn means(spec: OptSpec, meaning: Meaning) -> OptSpec {
+    OptSpec { meaning, ..spec }
+}
+
+const fn cmd(name: &'static str, options: &'static [&'static [OptSpec]]) -> CommandSpec {
+    CommandSpec {
+        name,
+        aliases: &[],
+        options,
+        subcommands: &[],
+        trailing: Trailing::None,
+        pinning: Pinning::Pinnable,
+    }
+}
+const fn group(
+    name: &'static str,
+    options: &'static [&'static [OptSpec]],
+    subcommands: &'static [CommandSpec],
+) -> CommandSpec {
+    CommandSpec {
+        subcommands,
+        ..cmd(name, options)
+    }
+}
+const fn unpinnable(spec: CommandSpec) -> CommandSpec {
+    CommandSpec {
+        pinning: Pinning::Unpinnable,
+        ..spec
+    }
+}
+
+// Accepted by every command (clap `global` options and help).
+const GLOBAL: &[OptSpec] = &[
+    means(one(Some('c'), "config"), Meaning::Config),
+    means(one(None, "enable"), Meaning::Enable),
+    means(one(None, "disable"), Meaning::Disable),
+    flag(Some('h'), "help"),
+];
+const VERSION: &[OptSpec] = &[flag(Some('V'), "version")];
+const STRICT: &[OptSpec] = &[flag(None, "strict-config")];
+const JSON: &[OptSpec] = &[flag(None, "json")];
+const MODEL: OptSpec = means(one(Some('m'), "model"), Meaning::Model);
+const REMOTE: &[OptSpec] = &[
+    means(one(None, "remote"), Meaning::Remote),
+    one(None, "remote-auth-token-env"),
+];
+// The session options of the TUI, `exec`, `resume`, `fork`, `queue`, `archive`, ...
+const SESSION: &[OptSpec] = &[
+    flag(None, "strict-config"),
+    many(Some('i'), "image"),
+    MODEL,
+    means(flag(None, "oss"), Meaning::Oss),
+    means(one(None, "local-provider"), Meaning::LocalProvider),
+    means(one(Some('p'), "profile"), Meaning::Profile),
+    one(Some('s'), "sandbox"),
+    flag(None, "approve-for-me"),
+    flag(None, "dangerously-bypass-approvals-and-sandbox"),
+    flag(None, "dangerously-bypass-hook-trust"),
+    one(Some('C'), "cd"),
+    flag(None, "worktree"),
+    one(None, "add-dir"),
+];
+const TUI: &[OptSpec] = &[
+    one(Some('a'), "ask-for-approval"),
+    flag(None, "search"),
+    flag(None, "no-alt-screen"),
+    flag(None, "no-daemon"),
+];
+const PICK_SESSION: &[OptSpec] = &[flag(None, "last"), flag(None, "all")];
+// The part of SESSION that `exec resume`/`fork`/`review` keep.
+const EXEC_SUB_SESSION: &[OptSpec] = &[
+    MODEL,
+    flag(None, "strict-config"),
+    flag(None, "dangerously-bypass-approvals-and-sandbox"),
+    flag(None, "dangerously-bypass-hook-trust"),
+    flag(None, "worktree"),
+];
+// Shared by `exec` and its `resume`/`fork`/`review`.
+const EXEC_COMMON: &[OptSpec] = &[
+    one(None, "thread-source"),
+    one(None, "cyber-access-program"),
+    flag(None, "skip-git-repo-check"),
+    flag(None, "ephemeral"),
+    flag(None, "ignore-user-config"),
+    flag(None, "ignore-rules"),
+    one(None, "output-schema"),
+    flag(None, "json"),
+    one(Some('o'), "output-last-message"),
+];
+// `exec resume`/`exec fork` take one image per `-i`, unlike `exec`.
+const SINGLE_IMAGE: &[OptSpec] = &[one(Some('i'), "image")];
+const REVIEW_TARGET: &[OptSpec] = &[
+    flag(None, "uncommitted"),
+    one(None, "base"),
+    one(None, "commit"),
+    one(None, "title"),
+];
+const WS_SERVER: &[OptSpec] = &[
+    one(None, "listen"),
+    one(None, "ws-auth"),
+    one(None, "ws-token-file"),
+    one(None, "ws-token-sha256"),
+    one(None, "ws-shared-secret-file"),
+    one(None, "ws-issuer"),
+    one(None, "ws-audience"),
+    one(None, "ws-max-clock-skew-seconds"),
+];
+const EXEC_SERVER: &[OptSpec] = &[
+    flag(None, "strict-config"),
+    one(None, "linux-sandbox-pid-namespace"),
+    flag(None, "proxy-private-ips-via-upstream"),
+    one(None, "remote"), // the exec-server's upstream, not a model endpoint
+    one(None, "remote-transport"),
+    one(None, "environment-id"),
+    one(None, "name"),
+    flag(None, "use-agent-identity-auth"),
+    flag(None, "aws-sigv4"),
+    one(None, "aws-profile"),
+    one(None, "aws-region"),
+    one(None, "aws-service"),
+    flag(None, "exit-on-stdin-close"),
+];
+const OAUTH_REGISTRATION: OptSpec = one(None, "oauth-client-registration");
+const MARKETPLACE: &[OptSpec] = &[one(Some('m'), "marketplace"), flag(None, "json")];
+const OUT_DIR: &[OptSpec] = &[one(Some('o'), "out")];
+
+static HELP: CommandSpec = cmd("help", &[GLOBAL]);
+
+pub static ROOT: CommandSpec = CommandSpec {
+    name: "codex",
+    aliases: &[],
+    options: &[GLOBAL, VERSION, REMOTE, SESSION, TUI],
+    trailing: Trailing::None,
+    pinning: Pinning::Pinnable,
+    subcommands: &[
+        unpinnable(cmd(
+            "agents",
+            &[
+                GLOBAL,
+                REMOTE,
+                &[one(Some('C'), "cd"), flag(None, "no-alt-screen")],
+            ],
+        )),
+        CommandSpec {
+            aliases: &["e"],
+            ..group(
+                "exec",
+                &[GLOBAL, VERSION, SESSION, EXEC_COMMON, &[one(None, "color")]],
+                &[
+                    cmd(
+                        "resume",
+                        &[
+                            GLOBAL,
+                            PICK_SESSION,
+                            SINGLE_IMAGE,
+                            EXEC_SUB_SESSION,
+                            EXEC_COMMON,
+                        ],
+                    ),
+                    cmd(
+                        "fork",
+                        &[GLOBAL, SINGLE_IMAGE, EXEC_SUB_SESSION, EXEC_COMMON],
+                    ),
+                    cmd(
+                        "review",
+                        &[GLOBAL, REVIEW_TARGET, EXEC_SUB_SESSION, EXEC_COMMON],
+                    ),
+                ],
+            )
+        },
+        cmd("review", &[GLOBAL, STRICT, REVIEW_TARGET]),
+        group(
+            "login",
+            &[
+                GLOBAL,
+                &[
+                    flag(None, "with-api-key"),
+                    flag(None, "with-access-token"),
+                    flag(None, "device-auth"),
+                ],
+            ],
+            &[cmd("status", &[GLOBAL])],
+        ),
+        cmd("logout", &[GLOBAL]),
+        group(
+            "mcp",
+            &[GLOBAL],
+            &[
+                CommandSpec {
+                    trailing: Trailing::ForeignAfter(1),
+                    ..cmd(
+                        "add",
+                        &[
+                            GLOBAL,
+                            &[
+                                one(None, "env"),
+                                one(None, "url"),
+                                one(None, "bearer-token-env-var"),
+                                one(None, "oauth-client-id"),
+                                one(None, "oauth-client-secret"),
+                                OAUTH_REGISTRATION,
+                                one(None, "oauth-resource"),
+                            ],
+                        ],
+                    )
+                },
+                cmd("get", &[GLOBAL, JSON]),
+                cmd("list", &[GLOBAL, JSON]),
+                cmd(
+                    "login",
+                    &[
+                        GLOBAL,
+                        &[
+                            flag(None, "no-browser"),
+                            one(None, "scopes"),
+                            OAUTH_REGISTRATION,
+                        ],
+                    ],
+                ),
+                cmd("logout", &[GLOBAL]),
+                cmd("remove", &[GLOBAL]),
+            ],
+        ),
+        group(
+            "plugin",
+            &[GLOBAL],
+            &[
+                cmd("add", &[GLOBAL, MARKETPLACE]),
+                cmd("list", &[GLOBAL, MARKETPLACE, &[flag(None, "available")]]),
+                cmd("remove", &[GLOBAL, MARKETPLACE]),
+                group(
+                    "marketplace",
+                    &[GLOBAL],
+                    &[
+                        cmd(
+                            "add",
+                            &[GLOBAL, JSON, &[one(None, "ref"), one(None, "sparse")]],
+                        ),
+                        cmd("list", &[GLOBAL, JSON]),
+                        cmd("remove", &[GLOBAL, JSON]),
+                        cmd("upgrade", &[GLOBAL, JSON]),
+                    ],
+                ),
+            ],
+        ),
+        unpinnable(group(
+            "app-server",
+            &[
+                GLOBAL,
+                STRICT,
+                WS_SERVER,
+                &[
+                    one(None, "code-mode-host"),
+                    flag(None, "stdio"),
+                    flag(None, "analytics-default-enabled"),
+                ],
+            ],
+            &[
+                group(
+                    "daemon",
+                    &[GLOBAL],
+                    &[
+                        cmd("bootstrap", &[GLOBAL, &[flag(None, "remote-control")]]),
+                        cmd("disable-remote-control", &[GLOBAL]),
+                        cmd("enable-remote-control", &[GLOBAL]),
+                        cmd("pid-update-loop", &[GLOBAL]),
+                        cmd("restart", &[GLOBAL]),
+                        cmd("start", &[GLOBAL]),
+                        cmd("stop", &[GLOBAL]),
+                        cmd(
+                            "update",
+                            &[GLOBAL, &[flag(None, "from-cli"), flag(Some('y'), "yes")]],
+                        ),
+                        cmd("version", &[GLOBAL]),
+                    ],
+                ),
+                cmd("generate-internal-json-schema", &[GLOBAL, OUT_DIR]),
+                cmd(
+                    "generate-json-schema",
+                    &[GLOBAL, OUT_DIR, &[flag(None, "experimental")]],
+                ),
+                cmd(
+                    "generate-ts",
+                    &[
+                        GLOBAL,
+                        OUT_DIR,
+                        &[one(Some('p'), "prettier"), flag(None, "experimental")],
+                    ],
+                ),
+                cmd("proxy", &[GLOBAL, &[one(None, "sock")]]),
+            ],
+        )),
+        unpinnable(group(
+            "remote-control",
+            &[GLOBAL, JSON, &[flag(None, "no-daemon")]],
+            &[
+                cmd("pair", &[GLOBAL, JSON]),
+                cmd("start", &[GLOBAL, JSON]),
+                cmd("stop", &[GLOBAL, JSON]),
+            ],
+        )),
+        cmd("completion", &[GLOBAL]),
+        cmd("update", &[GLOBAL]),
+        cmd(
+            "doctor",
+            &[
+                GLOBAL,
+                JSON,
+                &[
+                    flag(None, "summary"),
+                    flag(None, "all"),
+                    flag(None, "no-color"),
+                    flag(None, "ascii"),
+                ],
+            ],
+        ),
+        CommandSpec {
+            trailing: Trailing::ForeignAfter(0),
+            ..group(
+                "sandbox",
+                &[
+                    GLOBAL,
+                    &[
+                        one(None, "sandbox-state-json"),
+                        one(None, "sandbox-state-readable-root"),
+                        flag(None, "sandbox-state-disable-network"),
+                        one(Some('P'), "permission-profile"),
+                        // A sandbox permission profile for the foreign command, not a model profile.
+                        one(Some('p'), "profile"),
+                        one(Some('C'), "cd"),
+                        flag(None, "include-managed-config"),
+                    ],
+                ],
+                &[cmd("uninstall", &[GLOBAL])],
+            )
+        },
+        group(
+            "debug",
+            &[GLOBAL],
+            &[
+                unpinnable(group(
+                    "app-server",
+                    &[GLOBAL],
+                    &[cmd("send-message-v2", &[GLOBAL])],
+                )),
+                cmd("clear-memories", &[GLOBAL]),
+                cmd("models", &[GLOBAL, &[flag(None, "bundled")]]),
+                cmd("prompt-input", &[GLOBAL, &[many(Some('i'), "image")]]),
+                cmd("trace-reduce", &[GLOBAL, &[one(Some('o'), "output")]]),
+            ],
+        ),
+        CommandSpec {
+            aliases: &["a"],
+            ..cmd("apply", &[GLOBAL])
+        },
+        cmd(
+            "resume",
+            &[
+                GLOBAL,
+                VERSION,
+                PICK_SESSION,
+                &[flag(None, "include-non-interactive")],
+                REMOTE,
+                SESSION,
+                TUI,
+            ],
+        ),
+        CommandSpec {
+            pinning: Pinning::NoModelInjection,
+            ..cmd(
+                "queue",
+                &[
+                    GLOBAL,
+                    &[one(None, "thread"), one(None, "message")],
+                    REMOTE,
+                    SESSION,
+                ],
+            )
+        },
+        cmd("archive", &[GLOBAL, REMOTE, SESSION]),
+        cmd("delete", &[GLOBAL, REMOTE, SESSION, &[flag(None, "force")]]),
+        cmd(
+            "migrate-rollouts",
+            &[
+                GLOBAL,
+                JSON,
+                &[
+                    flag(None, "apply"),
+                    one(None, "thread"),
+                    one(None, "max-mib-per-second"),
+                    flag(None, "verbose"),
+                ],
+            ],
+        ),
+        cmd("unarchive", &[GLOBAL, REMOTE, SESSION]),
+        cmd(
+            "fork",
+            &[GLOBAL, VERSION, PICK_SESSION, REMOTE, SESSION, TUI],
+        ),
+        CommandSpec {
+            aliases: &["cloud-tasks"],
+            ..unpinnable(group(
+                "cloud",
+                &[GLOBAL, VERSION],
+                &[
+                    cmd("apply", &[GLOBAL, &[one(None, "attempt")]]),
+                    cmd("diff", &[GLOBAL, &[one(None, "attempt")]]),
+                    cmd(
+                        "exec",
+                        &[
+                            GLOBAL,
+                            &[one(None, "env"), one(None, "attempts"), one(None, "branch")],
+                        ],
+                    ),
+                    cmd(
+                        "list",
+                        &[
+                            GLOBAL,
+                            JSON,
+                            &[one(None, "env"), one(None, "limit"), one(None, "cursor")],
+                        ],
+                    ),
+                    cmd("status", &[GLOBAL]),
+                ],
+            ))
+        },
+        group(
+            "exec-server",
+            &[
+                GLOBAL,
+                EXEC_SERVER,
+                WS_SERVER,
+                &[one(None, "concurrent-requests")],
+            ],
+            &[cmd(
+                "forward",
+                &[GLOBAL, EXEC_SERVER, &[one(None, "connect")]],
+            )],
+        ),
+        group(
+            "features",
+            &[GLOBAL],
+            &[
+                cmd("list", &[GLOBAL]),
+                cmd("enable", &[GLOBAL]),
+                cmd("disable", &[GLOBAL]),
+            ],
+        ),
+        // Hidden commands.
+        group(
+            "execpolicy",
+            &[GLOBAL],
+            &[CommandSpec {
+                trailing: Trailing::ForeignAfter(0),
+                ..cmd(
+                    "check",
+                    &[
+                        GLOBAL,
+                        &[
+                            one(Some('r'), "rules"),
+                            flag(None, "pretty"),
+                            flag(None, "resolve-host-executables"),
+                        ],
+                    ],
+                )
+            }],
+        ),
+        // Forwards any request, any model, with the operator's key.
+        unpinnable(cmd(
+            "responses-api-proxy",
+            &[
+                GLOBAL,
+                &[
+                    one(None, "port"),
+                    one(None, "server-info"),
+                    flag(None, "http-shutdown"),
+                    one(None, "upstream-url"),
+                    one(None, "dump-dir"),
+                ],
+            ],
+        )),
+        cmd("stdio-to-uds", &[GLOBAL]),
+        cmd(
+            "tcp-tunnel",
+            &[
+                GLOBAL,
+                &[
+                    one(None, "proxy-url"),
+                    one(None, "proxy-origins-file"),
+                    one(None, "target"),
+                    one(None, "listen-addr"),
+                    flag(None, "auth-token-stdin"),
+                    flag(None, "auth-token-updates-stdin"),
+                    flag(None, "connect-headers-stdin"),
+                    flag(None, "diagnostics-json"),
+                ],
+            ],
+        ),
+    ],
+};
+
+/// Command paths refused unless the operator lists them in `OPENCLAW_ALLOW_UNPINNABLE`.
+pub const UNPINNABLE_PATHS: &[&str] = &[
+    "agents",
+    "app-server",
+    "remote-control",
+    "debug app-server",
+    "cloud",
+    "responses-api-proxy",
+];
+
+/// argv[1] prefix of codex's internal helper forms (apply-patch, sandbox helpers): never rewritten.
+pub const INTERNAL_ARG_PREFIX: &str = "--codex-run-as-";
+/// argv[0] names that switch codex into another program: never rewritten.
+pub const OTHER_PERSONALITIES: &[&str] = &["apply_patch", "applypatch", "codex-linux-sandbox"];
+
+/// How a sensitive config key's value may still be harmless.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyValue {
+    /// Names a model: harmless only when it names the pinned one.
+    ModelName,
+    /// A feature flag: harmless only when `false`.
+    FeatureOff,
+    /// Never harmless (providers, endpoints, profiles, catalogs).
+    Never,
+}
+
+/// Config keys that choose a model or where requests go, as dotted patterns; a segment may hold one
+/// `*`. Setting a parent table (`-c agents={...}`) counts as setting the key inside it.
+pub const CONFIG_KEYS: &[(&str, KeyValue)] = &[
+    ("model", KeyValue::ModelName),
+    ("review_model", KeyValue::ModelName),
+    ("model_provider", KeyValue::Never),
+    ("model_providers", KeyValue::Never),
+    ("openai_base_url", KeyValue::Never),
+    ("profile", KeyValue::Never),
+    ("agents.default_subagent_model", KeyValue::ModelName),
+    ("memories.*_model", KeyValue::ModelName),
+    ("experimental_realtime_ws_model", KeyValue::ModelName),
+    ("model_catalog_json", KeyValue::Never),
+    ("features.multi_agent*", KeyValue::FeatureOff),
+];
+
+/// Features that give the model a tool to start sub-agents on other models (`spawn_agent`).
+pub const SUBAGENT_FEATURE_PREFIX: &str = "multi_agent";
+
+/// Looks a `-c` key up in `CONFIG_KEYS`; `None` means the key cannot affect the model lock.
+pub fn classify_config_key(key: &str) -> Option<KeyValue> {
+    let segments: Vec<&str> = key
+        .split('.')
+        .map(|s| s.trim().trim_matches(|c| c == '"' || c == '\''))
+        .collect();
+    CONFIG_KEYS.iter().find_map(|(pattern, value)| {
+        let pattern: Vec<&str> = pattern.split('.').collect();
+        let shared = segments.len().min(pattern.len());
+        if !segments
+            .iter()
+            .zip(&pattern)
+            .take(shared)
+            .all(|(s, p)| glob_segment(p, s))
+        {
+            return None;
+        }
+        // Equal length: the key itself. Shorter: a parent table that may hold it. Longer: a value
+        // under a key that must be a plain string, which is never harmless.
+        Some(if segments.len() == pattern.len() {
+            *value
+        } else {
+            KeyValue::Never
+        })
+    })
+}
+
+fn glob_segment(pattern: &str, segment: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == segment,
+        Some((prefix, suffix)) => {
+            segment.len() >= prefix.len() + suffix.len()
+                && segment.starts_with(prefix)
+                && segment.ends_with(suffix)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_commands() -> Vec<(String, &'static CommandSpec)> {
+        fn walk(
+            prefix: &str,
+            spec: &'static CommandSpec,
+            out: &mut Vec<(String, &'static CommandSpec)>,
+        ) {
+            for sub in spec.subcommands {
+                let path = if prefix.is_empty() {
+                    sub.name.to_owned()
+                } else {
+                    format!("{prefix} {}", sub.name)
+                };
+                out.push((path.clone(), sub));
+                walk(&path, sub, out);
+            }
+        }
+        let mut out = vec![(String::new(), &ROOT)];
+        walk("", &ROOT, &mut out);
+        out
+    }
+
+    #[test]
+    fn every_command_takes_the_global_options() {
+        // Neutralised options are replaced by `-c`, `--disable` at the same level: they must exist there.
+        for (path, spec) in all_commands() {
+            for long in ["config", "enable", "disable", "help"] {
+                assert!(spec.find_long(long).is_some(), "`{path}` lacks --{long}");
+            }
+        }
+    }
+
+    #[test]
+    fn no_option_is_listed_twice_in_one_command() {
+        for (path, spec) in all_commands() {
+            let mut longs: Vec<_> = spec.all_options().map(|o| o.long).collect();
+            let mut shorts: Vec<_> = spec.all_options().filter_map(|o| o.short).collect();
+            let (n_long, n_short) = (longs.len(), shorts.len());
+            longs.sort_unstable();
+            longs.dedup();
+            shorts.sort_unstable();
+            shorts.dedup();
+            assert_eq!(
+                (longs.len(), shorts.len()),
+                (n_long, n_short),
+                "duplicate option in `{path}`"
+            );
+        }
+    }
+
+    #[test]
+    fn unpinnable_paths_match_the_table() {
+        let mut marked: Vec<String> = all_commands()
+            .into_iter()
+            .filter(|(_, s)| s.pinning == Pinning::Unpinnable)
+            .map(|(p, _)| p)
+            .collect();
+        let mut listed: Vec<String> = UNPINNABLE_PATHS.iter().map(|s| s.to_string()).collect();
+        marked.sort();
+        listed.sort();
+        assert_eq!(marked, listed);
+    }
+
+    #[test]
+    fn config_keys() {
+        use KeyValue::*;
+        let cases: &[(&str, Option<KeyValue>)] = &[
+            ("model", Some(ModelName)),
+            (" model ", Some(ModelName)),
+            ("review_model", Some(ModelName)),
+            ("model.x", Some(Never)),
+            ("model_provider", Some(Never)),
+            ("model_providers.mock.base_url", Some(Never)),
+            ("model_providers", Some(Never)),
+            ("openai_base_url", Some(Never)),
+            ("profile", Some(Never)),
+            ("agents.default_subagent_model", Some(ModelName)),
+            ("agents", Some(Never)),
+            ("agents.max_threads", None),
+            ("memories.extract_model", Some(ModelName)),
+            ("memories.consolidation_model", Some(ModelName)),
+            ("memories", Some(Never)),
+            ("memories.enabled", None),
+            ("experimental_realtime_ws_model", Some(ModelName)),
+            ("model_catalog_json", Some(Never)),
+            ("features.multi_agent", Some(FeatureOff)),
+            ("features.multi_agent_v2", Some(FeatureOff)),
+            ("features", Some(Never)),
+            ("features.goals", None),
+            ("model_reasoning_effort", None),
+            ("approval_policy", None),
+            ("MODEL", None),
+        ];
+        for (key, want) in cases {
+            assert_eq!(classify_config_key(key), *want, "key {key:?}");
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! MoonMind's OpenClaw integration: the model-pinning `codex` shim and its companion tools.
+//!
+//! Modules hold the decisions; `src/bin/*` only wire them.
+
+pub mod argv;
+pub mod error;
+pub mod exec;
+pub mod explain;
+pub mod grammar;
+pub mod guard;
+pub mod locate;
+pub mod lock;
+pub mod policy;
+pub mod shim;

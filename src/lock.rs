@@ -1,0 +1,1009 @@
+//! The model lock applied to one codex command line: which options are attempts to choose another
+//! model or endpoint, what force and reject do with them, and the rewritten argv.
+//!
+//! Rewrite rules, each for a measured behaviour of the Codex CLI (see `grammar`):
+//! - `-m PIN` goes at the root, where every model-running subcommand inherits it.
+//! - `-c`, `--enable` and `--disable` are clap *global* options: a command keeps only the values
+//!   given at the deepest level that has any, dropping the root's. So the config pins go to the
+//!   deepest level that already has a `-c` (the root if none), and `--disable` likewise.
+//! - A caller's `-m`/`-c` attempt keeps its place and spelling and gets the pinned value, so the
+//!   rest of argv parses exactly as before. `--enable multi_agent*` becomes `--disable`.
+//! - Options with nothing to pin in their place (`-p`, `--oss`, `--local-provider`, `--remote`) are
+//!   removed, unless a multi-value list (`-i a b`) before them would then swallow the next
+//!   argument: then a `-c model="PIN"` takes their place and closes the list.
+//! - Pins already present are not added again, so rewriting is idempotent.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+use crate::argv::{self, Form, Occurrence, Parsed};
+use crate::grammar::{self, CommandSpec, KeyValue, Meaning, Pinning, ROOT};
+use crate::policy::{LockMode, Policy};
+
+/// One caller attempt to choose the model or redirect traffic.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Attempt {
+    /// How it was written, without the value: `--model=`, `-m`, `-c model_provider`, `--oss`.
+    pub syntax: String,
+    /// What it asked for: a model name, `key=value`, a profile name, a URL.
+    pub attempted: String,
+    /// The subcommand it was given to (`exec resume`), empty for the root.
+    pub level: String,
+}
+
+impl std::fmt::Display for Attempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = if self.level.is_empty() {
+            "the root"
+        } else {
+            &self.level
+        };
+        write!(f, "{} {:?} at {at}", self.syntax, self.attempted)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Run codex with these arguments; `forced` lists the attempts that were overridden.
+    Run {
+        args: Vec<OsString>,
+        forced: Vec<Attempt>,
+    },
+    /// An internal helper form of codex: run it untouched.
+    PassThrough { args: Vec<OsString> },
+    /// Reject mode and at least one attempt: codex must not run.
+    Reject { attempts: Vec<Attempt> },
+    /// A subcommand whose model argv cannot pin, not allowed by the operator.
+    Refuse { path: String },
+}
+
+/// `model="PIN"` with PIN as a TOML basic string.
+pub fn toml_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for ch in value.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The pins injected for `policy`, as `(key=value)` strings for `-c`.
+struct Pins {
+    model: String,
+    model_assignment: String,
+    review_assignment: String,
+}
+
+const FEATURE_PIN: &str = "features.multi_agent_v2=false";
+const DISABLE_PIN: &str = grammar::SUBAGENT_FEATURE_PREFIX;
+
+impl Pins {
+    fn new(model: &str) -> Pins {
+        Pins {
+            model: model.to_owned(),
+            model_assignment: format!("model={}", toml_string(model)),
+            review_assignment: format!("review_model={}", toml_string(model)),
+        }
+    }
+
+    /// Whether a `-c` value (parsed as TOML or taken raw, as codex does) names the pinned model.
+    fn names_pin(&self, raw: &str) -> bool {
+        let value = raw.trim();
+        value == self.model
+            || value == toml_string(&self.model)
+            || value == format!("'{}'", self.model)
+    }
+}
+
+fn lossy(value: &OsStr) -> String {
+    value.to_string_lossy().into_owned()
+}
+
+/// `key` and `value` of a `-c key=value` argument (key trimmed, as codex does).
+fn split_config(value: &OsStr) -> (String, String) {
+    let text = lossy(value);
+    match text.split_once('=') {
+        Some((key, value)) => (key.trim().to_owned(), value.to_owned()),
+        None => (text.trim().to_owned(), String::new()),
+    }
+}
+
+/// `None` when the occurrence is harmless, else the attempt it makes.
+fn classify(occurrence: &Occurrence, pins: &Pins, level: &str) -> Option<Attempt> {
+    let value = occurrence.value.as_deref();
+    let attempt = |syntax: String, attempted: String| {
+        Some(Attempt {
+            syntax,
+            attempted,
+            level: level.to_owned(),
+        })
+    };
+    let shown = || value.map(lossy).unwrap_or_default();
+    match occurrence.spec.meaning {
+        Meaning::Plain | Meaning::Disable => None,
+        Meaning::Model if value.is_some_and(|v| v.as_bytes() == pins.model.as_bytes()) => None,
+        Meaning::Model => attempt(occurrence.syntax(None), shown()),
+        Meaning::Config => {
+            let (key, assigned) = split_config(value?);
+            let harmless = match grammar::classify_config_key(&key)? {
+                KeyValue::ModelName => pins.names_pin(&assigned),
+                KeyValue::FeatureOff => assigned.trim() == "false",
+                KeyValue::Never => false,
+            };
+            if harmless {
+                None
+            } else {
+                attempt(occurrence.syntax(Some(&key)), format!("{key}={assigned}"))
+            }
+        }
+        Meaning::Enable
+            if value.is_some_and(|v| v.as_bytes().starts_with(DISABLE_PIN.as_bytes())) =>
+        {
+            attempt(occurrence.syntax(None), shown())
+        }
+        Meaning::Enable => None,
+        Meaning::Oss => attempt(occurrence.syntax(None), String::from("--oss")),
+        Meaning::Profile | Meaning::LocalProvider | Meaning::Remote => {
+            attempt(occurrence.syntax(None), shown())
+        }
+    }
+}
+
+/// The occurrence's option name as written before its value: `-m`, `-xm` (cluster), `--model`.
+fn head(occurrence: &Occurrence, spelling: &str) -> OsString {
+    let mut head = occurrence.cluster_prefix.clone().unwrap_or_default();
+    if occurrence.cluster_prefix.is_some() {
+        head.push(spelling.trim_start_matches('-'));
+    } else {
+        head.push(spelling);
+    }
+    head
+}
+
+/// The occurrence rewritten with `value` in its value's place, same spelling and form.
+fn with_value(occurrence: &Occurrence, spelling: &str, value: &str) -> Vec<OsString> {
+    let head = head(occurrence, spelling);
+    let joined = |sep: &str| {
+        let mut token = head.clone();
+        token.push(sep);
+        token.push(value);
+        vec![token]
+    };
+    match occurrence.form {
+        Form::Separate => vec![head.clone(), OsString::from(value)],
+        Form::Equals | Form::Bare => joined("="),
+        Form::Attached => joined(""),
+    }
+}
+
+/// A pin that already holds at a level, so it need not be injected there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Held {
+    Model,
+    Config(String),
+    Disable(String),
+}
+
+struct Rewrite<'a> {
+    parsed: &'a Parsed,
+    pins: Pins,
+    /// `(start, end, replacement)` token edits, in argv order.
+    edits: Vec<(usize, usize, Vec<OsString>)>,
+    /// What each level holds after the edits: (level, option meaning, held value).
+    held: Vec<(usize, Held)>,
+}
+
+impl Rewrite<'_> {
+    fn note(&mut self, level: usize, meaning: Meaning, value: Option<&OsStr>) {
+        let held = match meaning {
+            Meaning::Model => Held::Model,
+            Meaning::Config => {
+                let (key, value) = split_config(value.unwrap_or_default());
+                Held::Config(format!("{key}={}", value.trim()))
+            }
+            Meaning::Disable => Held::Disable(value.map(lossy).unwrap_or_default()),
+            _ => return,
+        };
+        self.held.push((level, held));
+    }
+
+    fn neutralise(&mut self, occurrence: &Occurrence, args: &[OsString]) {
+        let pin_value = match occurrence.spec.meaning {
+            Meaning::Model => Some((occurrence.spelling.clone(), self.pins.model.clone())),
+            Meaning::Config => Some((
+                occurrence.spelling.clone(),
+                self.pins.model_assignment.clone(),
+            )),
+            Meaning::Enable => Some((
+                "--disable".to_owned(),
+                lossy(occurrence.value.as_deref().unwrap_or_default()),
+            )),
+            _ => None,
+        };
+        let (replacement, meaning, held_value) = match pin_value {
+            Some((spelling, value)) => {
+                let meaning = if occurrence.spec.meaning == Meaning::Enable {
+                    Meaning::Disable
+                } else {
+                    occurrence.spec.meaning
+                };
+                (
+                    with_value(occurrence, &spelling, &value),
+                    meaning,
+                    Some(value),
+                )
+            }
+            None => {
+                let swallowed = self.parsed.list_ends.contains(&occurrence.start)
+                    && args
+                        .get(occurrence.end)
+                        .is_some_and(|next| !next.as_bytes().starts_with(b"-"));
+                let mut replacement: Vec<OsString> =
+                    occurrence.cluster_prefix.iter().cloned().collect();
+                if swallowed {
+                    replacement.extend([
+                        OsString::from("-c"),
+                        OsString::from(&self.pins.model_assignment),
+                    ]);
+                    (
+                        replacement,
+                        Meaning::Config,
+                        Some(self.pins.model_assignment.clone()),
+                    )
+                } else {
+                    (replacement, Meaning::Plain, None)
+                }
+            }
+        };
+        self.note(
+            occurrence.level,
+            meaning,
+            held_value.as_deref().map(OsStr::new),
+        );
+        self.edits
+            .push((occurrence.start, occurrence.end, replacement));
+    }
+
+    fn holds(&self, level: usize, wanted: &Held) -> bool {
+        self.held.iter().any(|(l, h)| *l == level && h == wanted)
+    }
+
+    fn deepest(&self, matches: impl Fn(&Held) -> bool) -> usize {
+        self.held
+            .iter()
+            .filter(|(_, h)| matches(h))
+            .map(|(l, _)| *l)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Tokens to insert at each level's start.
+    fn injections(&self, inject_model: bool) -> Vec<(usize, Vec<OsString>)> {
+        let mut at: Vec<(usize, Vec<OsString>)> = Vec::new();
+        let mut push =
+            |level: usize, tokens: [&str; 2]| match at.iter_mut().find(|(l, _)| *l == level) {
+                Some((_, list)) => list.extend(tokens.map(OsString::from)),
+                None => at.push((level, tokens.map(OsString::from).to_vec())),
+            };
+        if inject_model && !self.holds(0, &Held::Model) {
+            push(0, ["-m", &self.pins.model]);
+        }
+        let config_level = self.deepest(|h| matches!(h, Held::Config(_)));
+        let mut config_pins = vec![self.pins.review_assignment.as_str(), FEATURE_PIN];
+        if inject_model {
+            config_pins.insert(0, &self.pins.model_assignment);
+        }
+        for pin in config_pins {
+            if !self.holds(config_level, &Held::Config(pin.to_owned())) {
+                push(config_level, ["-c", pin]);
+            }
+        }
+        let disable_level = self.deepest(|h| matches!(h, Held::Disable(_)));
+        if !self.holds(disable_level, &Held::Disable(DISABLE_PIN.to_owned())) {
+            push(disable_level, ["--disable", DISABLE_PIN]);
+        }
+        at
+    }
+}
+
+/// The spec of each command on the path, root first.
+fn specs_on_path(parsed: &Parsed) -> Vec<&'static CommandSpec> {
+    let mut specs = vec![&ROOT];
+    for name in &parsed.path {
+        let parent = specs[specs.len() - 1];
+        specs.push(
+            parent
+                .find_subcommand(name)
+                .expect("parsed path follows the grammar"),
+        );
+    }
+    specs
+}
+
+fn is_pass_through(argv0: &OsStr, args: &[OsString]) -> bool {
+    let name = std::path::Path::new(argv0).file_name().unwrap_or_default();
+    grammar::OTHER_PERSONALITIES
+        .iter()
+        .any(|p| name == OsStr::new(p))
+        || args.first().is_some_and(|a| {
+            a.as_bytes()
+                .starts_with(grammar::INTERNAL_ARG_PREFIX.as_bytes())
+        })
+}
+
+/// Applies `policy` to one codex invocation.
+pub fn apply(policy: &Policy, argv0: &OsStr, args: &[OsString]) -> Outcome {
+    if is_pass_through(argv0, args) {
+        return Outcome::PassThrough {
+            args: args.to_vec(),
+        };
+    }
+    let parsed = argv::parse(args, &ROOT);
+    let specs = specs_on_path(&parsed);
+    for depth in 1..specs.len() {
+        if specs[depth].pinning == Pinning::Unpinnable {
+            let path = parsed.path[..depth].join(" ");
+            if !policy.allows_unpinnable(&path) {
+                return Outcome::Refuse { path };
+            }
+            break;
+        }
+    }
+
+    let mut rewrite = Rewrite {
+        parsed: &parsed,
+        pins: Pins::new(&policy.model),
+        edits: Vec::new(),
+        held: Vec::new(),
+    };
+    let mut attempts = Vec::new();
+    for occurrence in &parsed.occurrences {
+        let level = parsed.path[..occurrence.level].join(" ");
+        match classify(occurrence, &rewrite.pins, &level) {
+            Some(attempt) => {
+                attempts.push(attempt);
+                rewrite.neutralise(occurrence, args);
+            }
+            None => rewrite.note(
+                occurrence.level,
+                occurrence.spec.meaning,
+                occurrence.value.as_deref(),
+            ),
+        }
+    }
+    if policy.mode == LockMode::Reject && !attempts.is_empty() {
+        return Outcome::Reject { attempts };
+    }
+
+    let inject_model = specs.iter().all(|s| s.pinning != Pinning::NoModelInjection);
+    let injections = rewrite.injections(inject_model);
+    let mut out = Vec::with_capacity(args.len() + 12);
+    let mut edits = rewrite.edits.iter().peekable();
+    let mut i = 0;
+    loop {
+        for (level, tokens) in &injections {
+            if parsed.level_starts[*level] == i {
+                out.extend(tokens.iter().cloned());
+            }
+        }
+        if i >= args.len() {
+            break;
+        }
+        match edits.next_if(|(start, _, _)| *start == i) {
+            Some((_, end, replacement)) => {
+                out.extend(replacement.iter().cloned());
+                i = *end;
+            }
+            None => {
+                out.push(args[i].clone());
+                i += 1;
+            }
+        }
+    }
+    Outcome::Run {
+        args: out,
+        forced: attempts,
+    }
+}
+
+/// For tests and explain output: argv as bytes.
+pub fn to_bytes(args: &[OsString]) -> Vec<Vec<u8>> {
+    args.iter().map(|a| a.clone().into_vec()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PIN: &str = "gpt-pin";
+    const M: &str = "-m gpt-pin";
+    const C_MODEL: &str = "-c model=\"gpt-pin\"";
+    const C_REVIEW: &str = "-c review_model=\"gpt-pin\"";
+    const C_FEATURE: &str = "-c features.multi_agent_v2=false";
+    const DISABLE: &str = "--disable multi_agent";
+
+    fn policy(mode: LockMode) -> Policy {
+        Policy {
+            model: PIN.to_owned(),
+            mode,
+            allow_unpinnable: vec![],
+        }
+    }
+
+    fn words(s: &str) -> Vec<OsString> {
+        s.split_whitespace().map(OsString::from).collect()
+    }
+
+    fn apply_words(mode: LockMode, args: &str) -> Outcome {
+        apply(&policy(mode), OsStr::new("codex"), &words(args))
+    }
+
+    /// Force mode: the rewritten argv (joined by spaces) and the syntaxes reported as forced.
+    fn force(args: &str) -> (String, Vec<String>) {
+        match apply_words(LockMode::Force, args) {
+            Outcome::Run { args, forced } => (
+                args.iter()
+                    .map(|a| a.to_str().unwrap())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                forced.into_iter().map(|a| a.syntax).collect(),
+            ),
+            other => panic!("{args}: expected Run, got {other:?}"),
+        }
+    }
+
+    fn j(parts: &[&str]) -> String {
+        parts
+            .iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// (caller argv, rewritten argv, syntaxes forced)
+    fn cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
+        let p = j(&[M, C_MODEL, C_REVIEW, C_FEATURE, DISABLE]);
+        vec![
+            // Benign calls get the pins at the root.
+            ("exec hi", j(&[&p, "exec hi"]), vec![]),
+            ("", p.clone(), vec![]),
+            ("login status", j(&[&p, "login status"]), vec![]),
+            ("--version", j(&[&p, "--version"]), vec![]),
+            ("mcp list", j(&[&p, "mcp list"]), vec![]),
+            // Every spelling of -m, at every level, keeps its place and gets the pin.
+            (
+                "exec -m other hi",
+                j(&[&p, "exec -m gpt-pin hi"]),
+                vec!["-m"],
+            ),
+            (
+                "exec --model other hi",
+                j(&[&p, "exec --model gpt-pin hi"]),
+                vec!["--model"],
+            ),
+            (
+                "exec --model=other hi",
+                j(&[&p, "exec --model=gpt-pin hi"]),
+                vec!["--model="],
+            ),
+            (
+                "exec -mother hi",
+                j(&[&p, "exec -mgpt-pin hi"]),
+                vec!["-m<value>"],
+            ),
+            (
+                "exec -m=other hi",
+                j(&[&p, "exec -m=gpt-pin hi"]),
+                vec!["-m="],
+            ),
+            (
+                "exec hi -m other",
+                j(&[&p, "exec hi -m gpt-pin"]),
+                vec!["-m"],
+            ),
+            ("e -m other hi", j(&[&p, "e -m gpt-pin hi"]), vec!["-m"]),
+            (
+                "exec hi --model",
+                j(&[&p, "exec hi --model=gpt-pin"]),
+                vec!["--model"],
+            ),
+            ("exec -hm other", j(&[&p, "exec -hm gpt-pin"]), vec!["-m"]),
+            (
+                "exec resume --last -m other hi",
+                j(&[&p, "exec resume --last -m gpt-pin hi"]),
+                vec!["-m"],
+            ),
+            (
+                "exec review -m other",
+                j(&[&p, "exec review -m gpt-pin"]),
+                vec!["-m"],
+            ),
+            (
+                "resume --last -m other",
+                j(&[&p, "resume --last -m gpt-pin"]),
+                vec!["-m"],
+            ),
+            (
+                "fork --last --model=other",
+                j(&[&p, "fork --last --model=gpt-pin"]),
+                vec!["--model="],
+            ),
+            (
+                "archive -m other s1",
+                j(&[&p, "archive -m gpt-pin s1"]),
+                vec!["-m"],
+            ),
+            // A root -m: the caller's, pinned, replaces ours; two would be a clap error.
+            (
+                "-m other exec hi",
+                j(&[C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "-m gpt-pin exec hi"]),
+                vec!["-m"],
+            ),
+            (
+                "-m gpt-pin exec hi",
+                j(&[C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "-m gpt-pin exec hi"]),
+                vec![],
+            ),
+            (
+                "hi -m other",
+                j(&[C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "hi -m gpt-pin"]),
+                vec!["-m"],
+            ),
+            // -c model keys: value replaced in place.
+            (
+                "-c model=\"o3\" exec hi",
+                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
+                vec!["-c model"],
+            ),
+            (
+                "--config=model=o3 exec hi",
+                j(&[
+                    M,
+                    C_REVIEW,
+                    C_FEATURE,
+                    DISABLE,
+                    "--config=model=\"gpt-pin\" exec hi",
+                ]),
+                vec!["--config=model"],
+            ),
+            (
+                "-cmodel=o3 exec hi",
+                j(&[
+                    M,
+                    C_REVIEW,
+                    C_FEATURE,
+                    DISABLE,
+                    "-cmodel=\"gpt-pin\" exec hi",
+                ]),
+                vec!["-cmodel"],
+            ),
+            (
+                "-c=review_model=o3 review",
+                j(&[
+                    M,
+                    C_REVIEW,
+                    C_FEATURE,
+                    DISABLE,
+                    "-c=model=\"gpt-pin\" review",
+                ]),
+                vec!["-c=review_model"],
+            ),
+            // A -c below the root makes codex drop the root's -c values: pins move down to it.
+            (
+                "exec -c model=o3 hi",
+                j(&[M, DISABLE, "exec", C_REVIEW, C_FEATURE, C_MODEL, "hi"]),
+                vec!["-c model"],
+            ),
+            (
+                "exec -c x=1 hi",
+                j(&[
+                    M,
+                    DISABLE,
+                    "exec",
+                    C_MODEL,
+                    C_REVIEW,
+                    C_FEATURE,
+                    "-c x=1 hi",
+                ]),
+                vec![],
+            ),
+            (
+                "-c y=2 exec resume -c x=1 --last",
+                j(&[
+                    M,
+                    DISABLE,
+                    "-c y=2 exec resume",
+                    C_MODEL,
+                    C_REVIEW,
+                    C_FEATURE,
+                    "-c x=1 --last",
+                ]),
+                vec![],
+            ),
+            (
+                "exec -c model_provider=evil hi",
+                j(&[M, DISABLE, "exec", C_REVIEW, C_FEATURE, C_MODEL, "hi"]),
+                vec!["-c model_provider"],
+            ),
+            (
+                "-c model_providers.x.base_url=http://evil exec hi",
+                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
+                vec!["-c model_providers.x.base_url"],
+            ),
+            (
+                "-c openai_base_url=http://evil exec hi",
+                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
+                vec!["-c openai_base_url"],
+            ),
+            (
+                "-c profile=work exec hi",
+                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
+                vec!["-c profile"],
+            ),
+            (
+                "-c agents.default_subagent_model=o3 exec hi",
+                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
+                vec!["-c agents.default_subagent_model"],
+            ),
+            (
+                "-c memories.extract_model=o3 exec hi",
+                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
+                vec!["-c memories.extract_model"],
+            ),
+            (
+                "-c experimental_realtime_ws_model=o3",
+                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL]),
+                vec!["-c experimental_realtime_ws_model"],
+            ),
+            (
+                "-c model_catalog_json=/tmp/c.json",
+                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL]),
+                vec!["-c model_catalog_json"],
+            ),
+            (
+                "-c features.multi_agent=true",
+                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL]),
+                vec!["-c features.multi_agent"],
+            ),
+            (
+                "-c features.multi_agent=false",
+                j(&[
+                    M,
+                    C_MODEL,
+                    C_REVIEW,
+                    C_FEATURE,
+                    DISABLE,
+                    "-c features.multi_agent=false",
+                ]),
+                vec![],
+            ),
+            (
+                "-c review_model=\"gpt-pin\"",
+                j(&[M, C_MODEL, C_FEATURE, DISABLE, C_REVIEW]),
+                vec![],
+            ),
+            // Options with nothing to pin in their place are removed.
+            ("-p work exec hi", j(&[&p, "exec hi"]), vec!["-p"]),
+            (
+                "exec --profile=work hi",
+                j(&[&p, "exec hi"]),
+                vec!["--profile="],
+            ),
+            ("exec --oss hi", j(&[&p, "exec hi"]), vec!["--oss"]),
+            (
+                "--local-provider ollama exec hi",
+                j(&[&p, "exec hi"]),
+                vec!["--local-provider"],
+            ),
+            ("--remote ws://evil:1 hi", j(&[&p, "hi"]), vec!["--remote"]),
+            ("exec -hp work hi", j(&[&p, "exec -h hi"]), vec!["-p"]),
+            // ... unless a multi-value list before them would swallow the next argument.
+            (
+                "exec -i a.png --oss hi",
+                j(&[
+                    M, DISABLE, "exec", C_REVIEW, C_FEATURE, "-i a.png", C_MODEL, "hi",
+                ]),
+                vec!["--oss"],
+            ),
+            (
+                "exec -i a.png b.png -m other hi",
+                j(&[&p, "exec -i a.png b.png -m gpt-pin hi"]),
+                vec!["-m"],
+            ),
+            (
+                "exec -i a.png -p work -s read-only",
+                j(&[&p, "exec -i a.png -s read-only"]),
+                vec!["-p"],
+            ),
+            ("-i a.png exec", j(&[&p, "-i a.png exec"]), vec![]),
+            // Sub-agents stay off.
+            (
+                "--enable multi_agent exec hi",
+                j(&[M, C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "exec hi"]),
+                vec!["--enable"],
+            ),
+            (
+                "exec --enable=multi_agent_v2 hi",
+                j(&[
+                    M,
+                    C_MODEL,
+                    C_REVIEW,
+                    C_FEATURE,
+                    "exec",
+                    DISABLE,
+                    "--disable=multi_agent_v2 hi",
+                ]),
+                vec!["--enable="],
+            ),
+            (
+                "--enable goals exec hi",
+                j(&[&p, "--enable goals exec hi"]),
+                vec![],
+            ),
+            (
+                "--disable goals exec hi",
+                j(&[
+                    M,
+                    C_MODEL,
+                    C_REVIEW,
+                    C_FEATURE,
+                    DISABLE,
+                    "--disable goals exec hi",
+                ]),
+                vec![],
+            ),
+            // Foreign arguments and text after `--` are never touched.
+            ("exec -- -m other", j(&[&p, "exec -- -m other"]), vec![]),
+            (
+                "sandbox echo -m hi -c model=x",
+                j(&[&p, "sandbox echo -m hi -c model=x"]),
+                vec![],
+            ),
+            (
+                "sandbox -C /tmp echo -m hi",
+                j(&[&p, "sandbox -C /tmp echo -m hi"]),
+                vec![],
+            ),
+            (
+                "mcp add srv -- python3 -m mod",
+                j(&[&p, "mcp add srv -- python3 -m mod"]),
+                vec![],
+            ),
+            (
+                "mcp add srv python3 -m mod",
+                j(&[&p, "mcp add srv python3 -m mod"]),
+                vec![],
+            ),
+            (
+                "execpolicy check -r r.rules echo -m x",
+                j(&[&p, "execpolicy check -r r.rules echo -m x"]),
+                vec![],
+            ),
+            // Options whose letters mean something else in that command.
+            (
+                "plugin add -m market foo",
+                j(&[&p, "plugin add -m market foo"]),
+                vec![],
+            ),
+            (
+                "sandbox -p perms echo",
+                j(&[&p, "sandbox -p perms echo"]),
+                vec![],
+            ),
+            // A value that looks like a subcommand is a value.
+            ("exec -C exec hi", j(&[&p, "exec -C exec hi"]), vec![]),
+            // Subcommands win over an earlier prompt, as in codex.
+            (
+                "hello exec -m other",
+                j(&[&p, "hello exec -m gpt-pin"]),
+                vec!["-m"],
+            ),
+            // queue: no model injected; its own choices are still neutralised.
+            (
+                "queue --thread t --message hi",
+                j(&[
+                    C_REVIEW,
+                    C_FEATURE,
+                    DISABLE,
+                    "queue --thread t --message hi",
+                ]),
+                vec![],
+            ),
+            (
+                "queue -m other --thread t",
+                j(&[C_REVIEW, C_FEATURE, DISABLE, "queue -m gpt-pin --thread t"]),
+                vec!["-m"],
+            ),
+        ]
+    }
+
+    #[test]
+    fn force_rewrites() {
+        for (input, want, forced) in cases() {
+            let (got, got_forced) = force(input);
+            assert_eq!(got, want, "input: {input}");
+            assert_eq!(got_forced, forced, "input: {input}");
+        }
+    }
+
+    #[test]
+    fn rewriting_is_idempotent() {
+        for (input, _, _) in cases() {
+            let (once, _) = force(input);
+            let (twice, forced_again) = force(&once);
+            assert_eq!(twice, once, "input: {input}");
+            assert!(
+                forced_again.is_empty(),
+                "second pass forced {forced_again:?} for {input}"
+            );
+        }
+    }
+
+    #[test]
+    fn reject_refuses_every_attempt_and_runs_the_rest_like_force() {
+        for (input, want, forced) in cases() {
+            match apply_words(LockMode::Reject, input) {
+                Outcome::Reject { attempts } => {
+                    assert!(!forced.is_empty(), "{input}: rejected {attempts:?}");
+                    let syntaxes: Vec<_> = attempts.iter().map(|a| a.syntax.as_str()).collect();
+                    assert_eq!(syntaxes, forced, "input: {input}");
+                }
+                Outcome::Run { args, forced: none } => {
+                    assert!(forced.is_empty(), "{input}: should be rejected");
+                    assert!(none.is_empty());
+                    let got = args
+                        .iter()
+                        .map(|a| a.to_str().unwrap())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    assert_eq!(got, want, "input: {input}");
+                }
+                other => panic!("{input}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn attempts_name_what_was_asked() {
+        let Outcome::Reject { attempts } = apply_words(
+            LockMode::Reject,
+            "exec resume --model=o3 -c model_provider=evil",
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            attempts,
+            [
+                Attempt {
+                    syntax: "--model=".into(),
+                    attempted: "o3".into(),
+                    level: "exec resume".into()
+                },
+                Attempt {
+                    syntax: "-c model_provider".into(),
+                    attempted: "model_provider=evil".into(),
+                    level: "exec resume".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn unpinnable_subcommands_are_refused_in_both_modes() {
+        let cases = [
+            ("app-server", "app-server"),
+            ("app-server daemon start", "app-server"),
+            ("-m x app-server --listen stdio://", "app-server"),
+            ("debug app-server send-message-v2 hi", "debug app-server"),
+            ("cloud list", "cloud"),
+            ("cloud-tasks", "cloud"),
+            ("agents", "agents"),
+            ("remote-control start", "remote-control"),
+            ("responses-api-proxy --port 1", "responses-api-proxy"),
+        ];
+        for mode in [LockMode::Force, LockMode::Reject] {
+            for (input, path) in cases {
+                assert_eq!(
+                    apply_words(mode, input),
+                    Outcome::Refuse {
+                        path: path.to_owned()
+                    },
+                    "{input}"
+                );
+            }
+        }
+        assert!(matches!(
+            apply_words(LockMode::Force, "debug models"),
+            Outcome::Run { .. }
+        ));
+    }
+
+    #[test]
+    fn operator_can_allow_an_unpinnable_subcommand() {
+        let mut allowing = policy(LockMode::Reject);
+        allowing.allow_unpinnable = vec!["app-server".into()];
+        let outcome = apply(
+            &allowing,
+            OsStr::new("codex"),
+            &words("app-server --listen stdio://"),
+        );
+        let want = j(&[
+            M,
+            C_MODEL,
+            C_REVIEW,
+            C_FEATURE,
+            DISABLE,
+            "app-server --listen stdio://",
+        ]);
+        assert_eq!(
+            outcome,
+            Outcome::Run {
+                args: words(&want),
+                forced: vec![]
+            }
+        );
+        assert!(matches!(
+            apply(&allowing, OsStr::new("codex"), &words("cloud")),
+            Outcome::Refuse { .. }
+        ));
+    }
+
+    #[test]
+    fn internal_forms_pass_through_untouched() {
+        let args = words("--codex-run-as-apply-patch -m x");
+        assert_eq!(
+            apply(&policy(LockMode::Reject), OsStr::new("codex"), &args),
+            Outcome::PassThrough { args: args.clone() }
+        );
+        let args = words("-m x");
+        for argv0 in ["apply_patch", "/usr/bin/applypatch", "codex-linux-sandbox"] {
+            assert_eq!(
+                apply(&policy(LockMode::Reject), OsStr::new(argv0), &args),
+                Outcome::PassThrough { args: args.clone() }
+            );
+        }
+    }
+
+    #[test]
+    fn arguments_stay_byte_exact() {
+        use std::os::unix::ffi::OsStrExt;
+        let odd = [
+            OsStr::from_bytes(b"caf\xe9 \xff"),
+            OsStr::new(""),
+            OsStr::new("two words"),
+            OsStr::new("-"),
+        ];
+        let mut args = vec![OsString::from("exec")];
+        args.extend(odd.iter().map(|a| a.to_os_string()));
+        let Outcome::Run { args: out, .. } =
+            apply(&policy(LockMode::Force), OsStr::new("codex"), &args)
+        else {
+            panic!()
+        };
+        assert_eq!(&out[out.len() - 5..], &args[..]);
+    }
+
+    #[test]
+    fn pin_is_toml_escaped() {
+        let odd = Policy {
+            model: "a\"b\\c".to_owned(),
+            mode: LockMode::Force,
+            allow_unpinnable: vec![],
+        };
+        let Outcome::Run { args, .. } = apply(&odd, OsStr::new("codex"), &words("exec")) else {
+            panic!()
+        };
+        assert!(
+            args.contains(&OsString::from(r#"model="a\"b\\c""#)),
+            "{args:?}"
+        );
+        assert_eq!(toml_string("é\u{7f}"), "\"é\\u007F\"");
+    }
+}
