@@ -1,1 +1,1 @@
-
+//! The real Codex CLI behind the shim (filled in below).

@@ -249,7 +249,8 @@ fn take_values(
             _ => (Form::Bare, None),
         },
     };
-    if arity == Arity::Many && value.is_some() {
+    // clap keeps taking values only after a separate first value: `--image=a b` has one image.
+    if arity == Arity::Many && form == Form::Separate {
         while end < args.len() && !starts_with_dash(&args[end]) && args[end].as_bytes() != b"--" {
             end += 1;
         }

@@ -1,0 +1,32 @@
+# openclaw-codex: the model-pinning codex shim and its companion tools.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+MUSL_TARGET := x86_64-unknown-linux-musl
+STATIC_SHIM := target/$(MUSL_TARGET)/release/codex
+STAGED_SHIM := services/openclaw/bin/codex
+
+.PHONY: all shim demo test test-unit test-static lint bench clean
+
+all: shim
+
+## shim: build the static `codex` shim and stage it where the image build picks it up
+shim:
+	packaging/build-static.sh codex $(STAGED_SHIM)
+
+## demo: show the shim pinning a model (explain mode, then a real exec of a stand-in codex)
+demo: shim
+	packaging/demo.sh $(STAGED_SHIM)
+
+## test: every test (unit, integration, the suite against the static shim, the real Codex CLI)
+test: lint shim
+	cargo test --all-targets
+	OPENCLAW_TEST_SHIM=$(STAGED_SHIM) cargo test --test shim --test real_codex
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+
+clean:
+	cargo clean
+	rm -f $(STAGED_SHIM)
