@@ -6,7 +6,7 @@ MUSL_TARGET := x86_64-unknown-linux-musl
 STATIC_SHIM := target/$(MUSL_TARGET)/release/codex
 STAGED_SHIM := services/openclaw/bin/codex
 
-.PHONY: all shim demo test test-unit test-static lint bench clean
+.PHONY: all shim codex-cli demo test lint clean
 
 all: shim
 
@@ -15,11 +15,15 @@ shim:
 	packaging/build-static.sh codex $(STAGED_SHIM)
 
 ## demo: show the shim pinning a model (explain mode, then a real exec of a stand-in codex)
-demo: shim
-	packaging/demo.sh $(STAGED_SHIM)
+demo: shim codex-cli
+	cargo run --quiet --example demo -- $(STAGED_SHIM) "$$(packaging/fetch-codex.sh)"
+
+## codex-cli: fetch the pinned real Codex CLI (PyPI, hash-checked) into ~/.cache/openclaw-codex
+codex-cli:
+	packaging/fetch-codex.sh >/dev/null
 
 ## test: every test (unit, integration, the suite against the static shim, the real Codex CLI)
-test: lint shim
+test: lint shim codex-cli
 	cargo test --all-targets
 	OPENCLAW_TEST_SHIM=$(STAGED_SHIM) cargo test --test shim --test real_codex
 

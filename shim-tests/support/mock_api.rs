@@ -1,0 +1,139 @@
+//! A local stand-in for the OpenAI Responses API: records every request (path, model, sub-agent
+//! header) and answers each with a scripted server-sent-event stream.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub path: String,
+    pub model: Option<String>,
+    /// `x-openai-subagent`: set on requests made for a sub-agent or a review.
+    pub subagent: Option<String>,
+    pub body: Value,
+}
+
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Message(String),
+    /// A tool call from the model, e.g. `spawn_agent` in namespace `collaboration`.
+    ToolCall { name: String, namespace: String, arguments: Value },
+}
+
+#[derive(Default)]
+struct State {
+    requests: Vec<Request>,
+    script: VecDeque<Reply>,
+}
+
+pub struct MockApi {
+    pub base_url: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl MockApi {
+    pub fn start(script: Vec<Reply>) -> MockApi {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State { requests: Vec::new(), script: script.into() }));
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let state = shared.clone();
+                std::thread::spawn(move || serve(stream, &state));
+            }
+        });
+        MockApi { base_url, state }
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.state.lock().unwrap().requests.clone()
+    }
+}
+
+fn serve(stream: TcpStream, state: &Mutex<State>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let path = request_line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+        let (mut length, mut chunked, mut subagent) = (0usize, false, None);
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            let (name, value) = line.split_once(':').unwrap_or((line, ""));
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = value.trim().parse().unwrap(),
+                "transfer-encoding" => chunked = value.trim().eq_ignore_ascii_case("chunked"),
+                "x-openai-subagent" => subagent = Some(value.trim().to_owned()),
+                _ => {}
+            }
+        }
+        let body = if chunked { read_chunked(&mut reader) } else { read_exact(&mut reader, length) };
+        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let model = body.get("model").and_then(Value::as_str).map(str::to_owned);
+        let reply = {
+            let mut state = state.lock().unwrap();
+            state.requests.push(Request { path, model, subagent, body });
+            state.script.pop_front().unwrap_or(Reply::Message("done".into()))
+        };
+        let events = sse(&reply);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\n\r\n",
+            events.len()
+        );
+        if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(events.as_bytes())).is_err() {
+            return;
+        }
+    }
+}
+
+fn read_exact(reader: &mut impl Read, length: usize) -> Vec<u8> {
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    body
+}
+
+fn read_chunked(reader: &mut BufReader<TcpStream>) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let mut size = String::new();
+        reader.read_line(&mut size).unwrap();
+        let size = usize::from_str_radix(size.trim().split(';').next().unwrap(), 16).unwrap();
+        body.extend(read_exact(reader, size));
+        let mut crlf = String::new();
+        reader.read_line(&mut crlf).unwrap();
+        if size == 0 {
+            return body;
+        }
+    }
+}
+
+fn sse(reply: &Reply) -> String {
+    static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+    let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let item = match reply {
+        Reply::Message(text) => json!({
+            "type": "message", "role": "assistant",
+            "content": [{"type": "output_text", "text": text}],
+        }),
+        Reply::ToolCall { name, namespace, arguments } => json!({
+            "type": "function_call", "name": name, "namespace": namespace,
+            "arguments": arguments.to_string(), "call_id": format!("call_{id}"),
+        }),
+    };
+    let done = json!({"type": "response.output_item.done", "item": item});
+    let completed = json!({"type": "response.completed", "response": {"id": format!("resp_{id}")}});
+    format!("event: response.output_item.done\ndata: {done}\n\nevent: response.completed\ndata: {completed}\n\n")
+}
