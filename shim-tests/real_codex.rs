@@ -20,7 +20,8 @@ impl Setup {
     fn new(script: Vec<Reply>) -> Setup {
         let tree = Tree::new();
         tree.shim("shim");
-        std::os::unix::fs::symlink(support::real_codex_binary(), tree.dir("real").join("codex")).unwrap();
+        std::os::unix::fs::symlink(support::real_codex_binary(), tree.dir("real").join("codex"))
+            .unwrap();
         let mock = MockApi::start(script);
         let home = tree.dir("codex-home");
         let config = format!(
@@ -68,18 +69,61 @@ fn mentions_spawn_agent(request: &Request) -> bool {
 fn exec_requests_carry_the_pinned_model() {
     let cases: &[&[&str]] = &[
         &["exec", "--skip-git-repo-check", "--ephemeral", "hi"],
-        &["exec", "--skip-git-repo-check", "--ephemeral", "-m", "gpt-evil", "hi"],
-        &["-m", "gpt-evil", "exec", "--skip-git-repo-check", "--ephemeral", "hi"],
-        &["exec", "--skip-git-repo-check", "--ephemeral", "-c", "model=\"gpt-evil\"", "-c", "x=1", "hi"],
-        &["e", "--skip-git-repo-check", "--ephemeral", "hi", "--model=gpt-evil"],
+        &[
+            "exec",
+            "--skip-git-repo-check",
+            "--ephemeral",
+            "-m",
+            "gpt-evil",
+            "hi",
+        ],
+        &[
+            "-m",
+            "gpt-evil",
+            "exec",
+            "--skip-git-repo-check",
+            "--ephemeral",
+            "hi",
+        ],
+        &[
+            "exec",
+            "--skip-git-repo-check",
+            "--ephemeral",
+            "-c",
+            "model=\"gpt-evil\"",
+            "-c",
+            "x=1",
+            "hi",
+        ],
+        &[
+            "e",
+            "--skip-git-repo-check",
+            "--ephemeral",
+            "hi",
+            "--model=gpt-evil",
+        ],
         // OpenClaw's own codex-cli backend.
-        &["exec", "--json", "--color", "never", "--sandbox", "read-only", "--skip-git-repo-check", "--model", "gpt-evil", "hi"],
+        &[
+            "exec",
+            "--json",
+            "--color",
+            "never",
+            "--sandbox",
+            "read-only",
+            "--skip-git-repo-check",
+            "--model",
+            "gpt-evil",
+            "hi",
+        ],
     ];
     for args in cases {
         let setup = Setup::new(vec![]);
         setup.codex(args).assert().success();
         let requests = setup.mock.requests();
-        assert!(!requests.is_empty(), "{args:?}: no request reached the mock");
+        assert!(
+            !requests.is_empty(),
+            "{args:?}: no request reached the mock"
+        );
         for request in &requests {
             assert_eq!(request.model.as_deref(), Some(PIN), "{args:?}");
             assert_eq!(request.path, "/v1/responses", "{args:?}");
@@ -91,7 +135,20 @@ fn exec_requests_carry_the_pinned_model() {
 fn without_the_shim_the_same_call_leaves_on_another_model() {
     // The control for the test above: the mock and the config really would let another model through.
     let setup = Setup::new(vec![]);
-    setup.codex_on(&["real"], &["exec", "--skip-git-repo-check", "--ephemeral", "-m", "gpt-evil", "hi"]).assert().success();
+    setup
+        .codex_on(
+            &["real"],
+            &[
+                "exec",
+                "--skip-git-repo-check",
+                "--ephemeral",
+                "-m",
+                "gpt-evil",
+                "hi",
+            ],
+        )
+        .assert()
+        .success();
     assert_eq!(setup.models(), [Some("gpt-evil".to_owned())]);
 }
 
@@ -99,7 +156,14 @@ fn without_the_shim_the_same_call_leaves_on_another_model() {
 fn reject_mode_sends_nothing() {
     let setup = Setup::new(vec![]);
     setup
-        .codex(&["exec", "--skip-git-repo-check", "--ephemeral", "-m", "gpt-evil", "hi"])
+        .codex(&[
+            "exec",
+            "--skip-git-repo-check",
+            "--ephemeral",
+            "-m",
+            "gpt-evil",
+            "hi",
+        ])
         .env("OPENCLAW_MODEL_LOCK_MODE", "reject")
         .assert()
         .code(77);
@@ -113,17 +177,28 @@ fn spawn_script(namespace: &str) -> Vec<Reply> {
             namespace: namespace.into(),
             arguments: json!({"task_name": "side", "message": "work on another model", "model": "gpt-6-luna", "fork_turns": "none"}),
         },
-        Reply::ToolCall { name: "wait_agent".into(), namespace: namespace.into(), arguments: json!({}) },
+        Reply::ToolCall {
+            name: "wait_agent".into(),
+            namespace: namespace.into(),
+            arguments: json!({}),
+        },
     ]
 }
 
 #[test]
 fn spawn_agent_cannot_start_a_subagent_on_another_model() {
     let setup = Setup::new(spawn_script("multi_agent_v1"));
-    setup.codex(&["exec", "--skip-git-repo-check", "--ephemeral", "hi"]).assert().success();
+    setup
+        .codex(&["exec", "--skip-git-repo-check", "--ephemeral", "hi"])
+        .assert()
+        .success();
     let requests = setup.mock.requests();
     assert!(!requests.is_empty());
-    assert!(!mentions_spawn_agent(&requests[0]), "the spawn_agent tool was offered: {}", requests[0].body);
+    assert!(
+        !mentions_spawn_agent(&requests[0]),
+        "the spawn_agent tool was offered: {}",
+        requests[0].body
+    );
     for request in &requests {
         assert_eq!(request.model.as_deref(), Some(PIN));
         assert_eq!(request.subagent, None, "a sub-agent ran");
@@ -134,11 +209,26 @@ fn spawn_agent_cannot_start_a_subagent_on_another_model() {
 fn without_the_shim_spawn_agent_does_start_a_subagent() {
     // Control: the scripted spawn does reach a sub-agent on another model when nothing disables it.
     let setup = Setup::new(spawn_script("multi_agent_v1"));
-    setup.codex_on(&["real"], &["-m", PIN, "exec", "--skip-git-repo-check", "--ephemeral", "hi"]).assert().success();
+    setup
+        .codex_on(
+            &["real"],
+            &[
+                "-m",
+                PIN,
+                "exec",
+                "--skip-git-repo-check",
+                "--ephemeral",
+                "hi",
+            ],
+        )
+        .assert()
+        .success();
     let requests = setup.mock.requests();
     assert!(mentions_spawn_agent(&requests[0]));
     assert!(
-        requests.iter().any(|r| r.model.as_deref() == Some("gpt-6-luna")),
+        requests
+            .iter()
+            .any(|r| r.model.as_deref() == Some("gpt-6-luna")),
         "no sub-agent request: {:?}",
         setup.models()
     );
@@ -148,7 +238,13 @@ fn without_the_shim_spawn_agent_does_start_a_subagent() {
 fn pass_through_commands_behave_as_without_the_shim() {
     let setup = Setup::new(vec![]);
     let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
-    for args in [&["--version"][..], &["login", "status"], &["mcp", "list"], &["completion", "bash"], &["features", "list"]] {
+    for args in [
+        &["--version"][..],
+        &["login", "status"],
+        &["mcp", "list"],
+        &["completion", "bash"],
+        &["features", "list"],
+    ] {
         let direct = setup.codex_on(&["real"], args).output().unwrap();
         let shimmed = setup.codex(args).output().unwrap();
         assert_eq!(shimmed.status.code(), direct.status.code(), "{args:?}");
@@ -156,10 +252,16 @@ fn pass_through_commands_behave_as_without_the_shim() {
         let (shimmed, direct) = (text(shimmed.stdout), text(direct.stdout));
         if args == ["features", "list"] {
             // The one difference the shim makes on purpose: sub-agents are off.
-            let differing: Vec<(&str, &str)> =
-                shimmed.lines().zip(direct.lines()).filter(|(a, b)| a != b).collect();
+            let differing: Vec<(&str, &str)> = shimmed
+                .lines()
+                .zip(direct.lines())
+                .filter(|(a, b)| a != b)
+                .collect();
             assert_eq!(differing.len(), 1, "{differing:?}");
-            assert!(differing[0].0.starts_with("multi_agent ") && differing[0].0.ends_with("false"), "{differing:?}");
+            assert!(
+                differing[0].0.starts_with("multi_agent ") && differing[0].0.ends_with("false"),
+                "{differing:?}"
+            );
         } else {
             assert_eq!(shimmed, direct, "{args:?}");
         }

@@ -346,13 +346,10 @@ pub fn apply(policy: &Policy, argv0: &OsStr, args: &[OsString]) -> Outcome {
     }
     let parsed = argv::parse(args, &ROOT);
     let specs = specs_on_path(&parsed);
-    for depth in 1..specs.len() {
-        if specs[depth].pinning == Pinning::Unpinnable {
-            let path = parsed.path[..depth].join(" ");
-            if !policy.allows_unpinnable(&path) {
-                return Outcome::Refuse { path };
-            }
-            break;
+    if let Some(depth) = specs.iter().position(|s| s.pinning == Pinning::Unpinnable) {
+        let path = parsed.path[..depth].join(" ");
+        if !policy.allows_unpinnable(&path) {
+            return Outcome::Refuse { path };
         }
     }
 

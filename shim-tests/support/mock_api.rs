@@ -1,3 +1,4 @@
+#![allow(dead_code)] // shared by the tests and the demo, which each use a part
 //! A local stand-in for the OpenAI Responses API: records every request (path, model, sub-agent
 //! header) and answers each with a scripted server-sent-event stream.
 
@@ -21,7 +22,11 @@ pub struct Request {
 pub enum Reply {
     Message(String),
     /// A tool call from the model, e.g. `spawn_agent` in namespace `collaboration`.
-    ToolCall { name: String, namespace: String, arguments: Value },
+    ToolCall {
+        name: String,
+        namespace: String,
+        arguments: Value,
+    },
 }
 
 #[derive(Default)]
@@ -39,7 +44,10 @@ impl MockApi {
     pub fn start(script: Vec<Reply>) -> MockApi {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
-        let state = Arc::new(Mutex::new(State { requests: Vec::new(), script: script.into() }));
+        let state = Arc::new(Mutex::new(State {
+            requests: Vec::new(),
+            script: script.into(),
+        }));
         let shared = state.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -63,7 +71,11 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
         if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
             return;
         }
-        let path = request_line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+        let path = request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
         let (mut length, mut chunked, mut subagent) = (0usize, false, None);
         loop {
             let mut line = String::new();
@@ -80,20 +92,36 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
                 _ => {}
             }
         }
-        let body = if chunked { read_chunked(&mut reader) } else { read_exact(&mut reader, length) };
+        let body = if chunked {
+            read_chunked(&mut reader)
+        } else {
+            read_exact(&mut reader, length)
+        };
         let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let model = body.get("model").and_then(Value::as_str).map(str::to_owned);
         let reply = {
             let mut state = state.lock().unwrap();
-            state.requests.push(Request { path, model, subagent, body });
-            state.script.pop_front().unwrap_or(Reply::Message("done".into()))
+            state.requests.push(Request {
+                path,
+                model,
+                subagent,
+                body,
+            });
+            state
+                .script
+                .pop_front()
+                .unwrap_or(Reply::Message("done".into()))
         };
         let events = sse(&reply);
         let head = format!(
             "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\n\r\n",
             events.len()
         );
-        if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(events.as_bytes())).is_err() {
+        if writer
+            .write_all(head.as_bytes())
+            .and_then(|_| writer.write_all(events.as_bytes()))
+            .is_err()
+        {
             return;
         }
     }
@@ -128,7 +156,11 @@ fn sse(reply: &Reply) -> String {
             "type": "message", "role": "assistant",
             "content": [{"type": "output_text", "text": text}],
         }),
-        Reply::ToolCall { name, namespace, arguments } => json!({
+        Reply::ToolCall {
+            name,
+            namespace,
+            arguments,
+        } => json!({
             "type": "function_call", "name": name, "namespace": namespace,
             "arguments": arguments.to_string(), "call_id": format!("call_{id}"),
         }),

@@ -213,13 +213,17 @@ pub fn real_codex_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("CODEX_BIN") {
         return PathBuf::from(path);
     }
-    let cache = std::env::var_os("OPENCLAW_CODEX_CACHE").map(PathBuf::from).unwrap_or_else(|| {
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"));
-        base.join("openclaw-codex")
-    });
-    let path = cache.join(format!("codex-{}", openclaw_codex::grammar::CODEX_VERSION)).join("bin/codex");
+    let cache = std::env::var_os("OPENCLAW_CODEX_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let base = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"));
+            base.join("openclaw-codex")
+        });
+    let path = cache
+        .join(format!("codex-{}", openclaw_codex::grammar::CODEX_VERSION))
+        .join("bin/codex");
     assert!(
         path.is_file(),
         "the real Codex CLI is missing at {}: run packaging/fetch-codex.sh (make test does), or set CODEX_BIN",
