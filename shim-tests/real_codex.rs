@@ -3,63 +3,10 @@
 
 mod support;
 
-use std::path::PathBuf;
-
 use serde_json::json;
-use support::mock_api::{MockApi, Reply, Request};
-use support::{Tree, PIN};
-
-/// A shim in `shim/`, the real codex in `real/`, a CODEX_HOME whose operator config points at the mock.
-struct Setup {
-    tree: Tree,
-    home: PathBuf,
-    mock: MockApi,
-}
-
-impl Setup {
-    fn new(script: Vec<Reply>) -> Setup {
-        let tree = Tree::new();
-        tree.shim("shim");
-        std::os::unix::fs::symlink(support::real_codex_binary(), tree.dir("real").join("codex"))
-            .unwrap();
-        let mock = MockApi::start(script);
-        let home = tree.dir("codex-home");
-        let config = format!(
-            "model = \"gpt-other-from-user-config\"\n\
-             model_provider = \"mock\"\n\
-             [model_providers.mock]\n\
-             name = \"mock\"\n\
-             base_url = \"{}\"\n\
-             wire_api = \"responses\"\n\
-             request_max_retries = 0\n\
-             stream_max_retries = 0\n",
-            mock.base_url
-        );
-        std::fs::write(home.join("config.toml"), config).unwrap();
-        Setup { tree, home, mock }
-    }
-
-    /// `codex ARGS` through PATH (so through the shim) with stdin closed.
-    fn codex(&self, args: &[&str]) -> assert_cmd::Command {
-        self.codex_on(&["shim", "real"], args)
-    }
-
-    fn codex_on(&self, path: &[&str], args: &[&str]) -> assert_cmd::Command {
-        let mut cmd = self.tree.command("codex", self.tree.path_of(path));
-        let tmp = self.tree.dir("tmp");
-        cmd.env("CODEX_HOME", &self.home)
-            .env("HOME", self.tree.root.path())
-            .env("TMPDIR", tmp)
-            .args(args)
-            .write_stdin("")
-            .timeout(std::time::Duration::from_secs(60));
-        cmd
-    }
-
-    fn models(&self) -> Vec<Option<String>> {
-        self.mock.requests().into_iter().map(|r| r.model).collect()
-    }
-}
+use support::codex_env::Setup;
+use support::mock_api::{Reply, Request};
+use support::PIN;
 
 fn mentions_spawn_agent(request: &Request) -> bool {
     request.body.to_string().contains("spawn_agent")

@@ -206,6 +206,7 @@ impl Tree {
     }
 }
 
+pub mod codex_env;
 pub mod mock_api;
 
 /// The real Codex CLI: `CODEX_BIN`, else the copy `packaging/fetch-codex.sh` caches.
