@@ -6,7 +6,7 @@ MUSL_TARGET := x86_64-unknown-linux-musl
 STATIC_SHIM := target/$(MUSL_TARGET)/release/codex
 STAGED_SHIM := services/openclaw/bin/codex
 
-.PHONY: all shim codex-cli demo test lint clean
+.PHONY: all shim codex-cli demo test lint bench clean
 
 all: shim
 
@@ -26,6 +26,10 @@ codex-cli:
 test: lint shim codex-cli
 	cargo test --all-targets
 	OPENCLAW_TEST_SHIM=$(STAGED_SHIM) cargo test --test shim --test real_codex --test conformance
+
+## bench: what the shim costs per call (wall time vs a direct exec; instructions before execve)
+bench: shim
+	cargo bench --bench startup
 
 lint:
 	cargo fmt --check

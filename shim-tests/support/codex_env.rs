@@ -57,4 +57,3 @@ impl Setup {
         self.mock.requests().into_iter().map(|r| r.model).collect()
     }
 }
-
