@@ -214,3 +214,75 @@ fn pass_through_commands_behave_as_without_the_shim() {
         }
     }
 }
+
+/// The shim's injection as it was before the sub-agent pins: root model pins and the feature flags.
+fn feature_flags_only(pin: &str) -> Vec<String> {
+    let pin_toml = format!("\"{pin}\"");
+    ["-m", pin, "-c", &format!("model={pin_toml}"), "--disable", "multi_agent", "-c", "features.multi_agent_v2=false"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn spawn_v1_direct() -> Vec<Reply> {
+    vec![
+        Reply::ToolCall {
+            name: "spawn_agent".into(),
+            namespace: "multi_agent_v1".into(),
+            arguments: json!({"message": "work on another model", "model": "gpt-6-luna"}),
+        },
+        Reply::MessageAfter("root done".into(), std::time::Duration::from_millis(1500)),
+    ]
+}
+
+fn spawn_v1_code_mode() -> Vec<Reply> {
+    let script = "let r; try { r = await tools.multi_agent_v1__spawn_agent({message:\"side work\", model:\"gpt-6-luna\"}); } \
+                  catch (e) { r = 'ERR ' + e; } text(JSON.stringify(r)); \
+                  try { text(JSON.stringify(await tools.multi_agent_v1__wait_agent({targets:[r.agent_id], timeout_ms:10000}))); } \
+                  catch (e) { text('ERR2 ' + e); }";
+    vec![
+        Reply::Items(vec![json!({"type": "custom_tool_call", "name": "exec", "namespace": "functions", "input": script, "call_id": "call_js"})]),
+        Reply::MessageAfter("root done".into(), std::time::Duration::from_millis(1500)),
+    ]
+}
+
+fn assert_no_subagent(setup: &Setup, pin: &str, what: &str) {
+    let requests = setup.mock.requests();
+    assert!(!requests.is_empty(), "{what}: no request");
+    for request in &requests {
+        assert_eq!(request.model.as_deref(), Some(pin), "{what}: {:?}", setup.models());
+        assert_eq!(request.subagent, None, "{what}: a sub-agent ran: {:?}", setup.models());
+    }
+}
+
+fn assert_subagent_on_other_model(setup: &Setup, what: &str) {
+    assert!(
+        setup.mock.requests().iter().any(|r| r.model.as_deref() == Some("gpt-6-luna")),
+        "{what}: control expected a gpt-6-luna sub-agent, saw {:?}",
+        setup.models()
+    );
+}
+
+/// Catalog models turn sub-agent tools on whatever `--disable multi_agent` says (v2 `collaboration`
+/// tools for most, v1 tools reachable directly and from code mode for others). For each, a control
+/// run with only the feature flags shows the leak, and the shim closes it.
+#[test]
+fn spawn_agent_is_closed_for_catalog_models_too() {
+    let cases: [(&str, &str, fn() -> Vec<Reply>); 3] = [
+        ("gpt-6.1-sol", "v2 collaboration spawn", || spawn_script("collaboration")),
+        ("gpt-5.6-luna", "v1 spawn", spawn_v1_direct),
+        ("gpt-5.6-luna", "v1 spawn from code mode", spawn_v1_code_mode),
+    ];
+    let exec = ["exec", "--skip-git-repo-check", "--ephemeral", "hi"];
+    for (pin, what, script) in cases {
+        let control = Setup::new(script());
+        let mut args = feature_flags_only(pin);
+        args.extend(exec.map(String::from));
+        control.codex_on(&["real"], &args.iter().map(String::as_str).collect::<Vec<_>>()).assert().success();
+        assert_subagent_on_other_model(&control, &format!("{pin} {what} (feature flags only)"));
+
+        let setup = Setup::new(script());
+        setup.codex(&exec).env("OPENCLAW_MODEL", pin).assert().success();
+        assert_no_subagent(&setup, pin, &format!("{pin} {what}"));
+        assert!(!mentions_spawn_agent(&setup.mock.requests()[0]), "{pin}: spawn_agent still offered");
+    }
+}

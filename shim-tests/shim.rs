@@ -12,22 +12,13 @@ use support::{Tree, PIN};
 const SIGPIPE_BIT: u64 = 1 << (13 - 1);
 
 fn pinned_prefix() -> Vec<String> {
-    let pin = format!("\"{PIN}\"");
-    [
-        "-m",
-        PIN,
-        "-c",
-        &format!("model={pin}"),
-        "-c",
-        &format!("review_model={pin}"),
-        "-c",
-        "features.multi_agent_v2=false",
-        "--disable",
-        "multi_agent",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    let mut prefix: Vec<String> =
+        ["-m", PIN, "-c", &format!("model=\"{PIN}\""), "-c", &format!("review_model=\"{PIN}\"")].map(String::from).to_vec();
+    for pin in openclaw_codex::grammar::SUBAGENT_PINS {
+        prefix.extend(["-c".to_owned(), pin.to_string()]);
+    }
+    prefix.extend(["--disable".to_owned(), "multi_agent".to_owned()]);
+    prefix
 }
 
 fn with_prefix(rest: &[&str]) -> Vec<String> {
@@ -216,8 +207,8 @@ fn missing_real_codex_is_127_naming_what_was_skipped() {
     tree.command("codex", &path)
         .assert()
         .code(127)
-        .stderr(predicate::str::starts_with(
-            "openclaw codex shim: no real codex found",
+        .stderr(predicate::str::contains(
+            "\nopenclaw codex shim: no real codex found",
         ))
         .stderr(predicate::str::contains(
             "shim/codex (at or before the shim's own PATH position)",
@@ -342,8 +333,11 @@ fn bad_policy_is_78_and_runs_nothing() {
         let output = cmd.arg("exec").output().unwrap();
         assert_eq!(output.status.code(), Some(78), "{var}={value:?}");
         let stderr = String::from_utf8(output.stderr).unwrap();
-        assert!(stderr.contains(message), "{stderr}");
-        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        let (records, lines): (Vec<&str>, Vec<&str>) =
+            stderr.lines().partition(|l| l.starts_with('{'));
+        assert_eq!(lines.len(), 1, "one line for people: {stderr}");
+        assert!(lines[0].contains(message), "{stderr}");
+        assert_eq!(records.len(), 1, "one audit record: {stderr}");
     }
     assert!(tree.records().is_empty());
 }

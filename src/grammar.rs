@@ -662,6 +662,8 @@ pub const CONFIG_KEYS: &[(&str, KeyValue)] = &[
     ("openai_base_url", KeyValue::Never),
     ("profile", KeyValue::Never),
     ("agents.default_subagent_model", KeyValue::ModelName),
+    // Sub-agent limits and roles (a role's config file may set a model): all of it.
+    ("agents", KeyValue::Never),
     ("memories.*_model", KeyValue::ModelName),
     ("experimental_realtime_ws_model", KeyValue::ModelName),
     ("model_catalog_json", KeyValue::Never),
@@ -670,6 +672,27 @@ pub const CONFIG_KEYS: &[(&str, KeyValue)] = &[
 
 /// Features that give the model a tool to start sub-agents on other models (`spawn_agent`).
 pub const SUBAGENT_FEATURE_PREFIX: &str = "multi_agent";
+
+/// `--disable` value that turns the v1 sub-agent tools off.
+pub const SUBAGENT_DISABLE: &str = "multi_agent";
+
+/// `-c` overrides that keep the model from starting a sub-agent on another model. Measured with the
+/// real CLI and a model answering with `spawn_agent` calls: the built-in catalog turns the v2
+/// `collaboration` tools on for its models whatever `--disable multi_agent` says, and two catalog
+/// models expose the v1 tools through code mode. Each line closes part of that; together they
+/// close it for every catalog model and for unknown ones:
+/// - `features.multi_agent_v2=false`: the v2 feature flag, for models outside the catalog;
+/// - `disable_native_tools`: removes the v2 `collaboration` tools the catalog turns on;
+/// - `max_concurrent_threads_per_session=1`: no thread left for a sub-agent if a tool slips through;
+/// - `agents.max_depth=0`: no sub-agent at all, which closes the v1 tools and their code-mode form;
+/// - an empty usage hint: the catalog's prompt text no longer invites spawning.
+pub const SUBAGENT_PINS: &[&str] = &[
+    "features.multi_agent_v2=false",
+    "features.multi_agent_v2.disable_native_tools=true",
+    "features.multi_agent_v2.max_concurrent_threads_per_session=1",
+    "features.multi_agent_v2.root_agent_usage_hint_text=\"\"",
+    "agents.max_depth=0",
+];
 
 /// Looks a `-c` key up in `CONFIG_KEYS`; `None` means the key cannot affect the model lock.
 pub fn classify_config_key(key: &str) -> Option<KeyValue> {
@@ -790,7 +813,8 @@ mod tests {
             ("profile", Some(Never)),
             ("agents.default_subagent_model", Some(ModelName)),
             ("agents", Some(Never)),
-            ("agents.max_threads", None),
+            ("agents.max_threads", Some(Never)),
+            ("agents.max_depth", Some(Never)),
             ("memories.extract_model", Some(ModelName)),
             ("memories.consolidation_model", Some(ModelName)),
             ("memories", Some(Never)),

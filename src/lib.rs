@@ -3,6 +3,7 @@
 //! Modules hold the decisions; `src/bin/*` only wire them.
 
 pub mod argv;
+pub mod audit;
 pub mod error;
 pub mod exec;
 pub mod explain;

@@ -80,8 +80,7 @@ struct Pins {
     review_assignment: String,
 }
 
-const FEATURE_PIN: &str = "features.multi_agent_v2=false";
-const DISABLE_PIN: &str = grammar::SUBAGENT_FEATURE_PREFIX;
+const DISABLE_PIN: &str = grammar::SUBAGENT_DISABLE;
 
 impl Pins {
     fn new(model: &str) -> Pins {
@@ -131,6 +130,9 @@ fn classify(occurrence: &Occurrence, pins: &Pins, level: &str) -> Option<Attempt
         Meaning::Model => attempt(occurrence.syntax(None), shown()),
         Meaning::Config => {
             let (key, assigned) = split_config(value?);
+            if grammar::SUBAGENT_PINS.contains(&format!("{key}={}", assigned.trim()).as_str()) {
+                return None; // one of the shim's own pins
+            }
             let harmless = match grammar::classify_config_key(&key)? {
                 KeyValue::ModelName => pins.names_pin(&assigned),
                 KeyValue::FeatureOff => assigned.trim() == "false",
@@ -143,7 +145,10 @@ fn classify(occurrence: &Occurrence, pins: &Pins, level: &str) -> Option<Attempt
             }
         }
         Meaning::Enable
-            if value.is_some_and(|v| v.as_bytes().starts_with(DISABLE_PIN.as_bytes())) =>
+            if value.is_some_and(|v| {
+                v.as_bytes()
+                    .starts_with(grammar::SUBAGENT_FEATURE_PREFIX.as_bytes())
+            }) =>
         {
             attempt(occurrence.syntax(None), shown())
         }
@@ -295,7 +300,8 @@ impl Rewrite<'_> {
             push(0, ["-m", &self.pins.model]);
         }
         let config_level = self.deepest(|h| matches!(h, Held::Config(_)));
-        let mut config_pins = vec![self.pins.review_assignment.as_str(), FEATURE_PIN];
+        let mut config_pins = vec![self.pins.review_assignment.as_str()];
+        config_pins.extend(grammar::SUBAGENT_PINS);
         if inject_model {
             config_pins.insert(0, &self.pins.model_assignment);
         }
@@ -422,7 +428,11 @@ mod tests {
     const M: &str = "-m gpt-pin";
     const C_MODEL: &str = "-c model=\"gpt-pin\"";
     const C_REVIEW: &str = "-c review_model=\"gpt-pin\"";
-    const C_FEATURE: &str = "-c features.multi_agent_v2=false";
+    const C_FEATURE: &str = "-c features.multi_agent_v2=false \
+        -c features.multi_agent_v2.disable_native_tools=true \
+        -c features.multi_agent_v2.max_concurrent_threads_per_session=1 \
+        -c features.multi_agent_v2.root_agent_usage_hint_text=\"\" \
+        -c agents.max_depth=0";
     const DISABLE: &str = "--disable multi_agent";
 
     fn policy(mode: LockMode) -> Policy {
@@ -817,6 +827,29 @@ mod tests {
                 "queue -m other --thread t",
                 j(&[C_REVIEW, C_FEATURE, DISABLE, "queue -m gpt-pin --thread t"]),
                 vec!["-m"],
+            ),
+            // Sub-agent limits: the caller's are neutralised, the shim's own are not attempts.
+            (
+                "-c agents.max_depth=3 exec hi",
+                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
+                vec!["-c agents.max_depth"],
+            ),
+            (
+                "exec -c features.multi_agent_v2.disable_native_tools=false hi",
+                j(&[M, DISABLE, "exec", C_REVIEW, C_FEATURE, C_MODEL, "hi"]),
+                vec!["-c features.multi_agent_v2.disable_native_tools"],
+            ),
+            (
+                "-c agents.max_depth=0 exec hi",
+                j(&[
+                    M,
+                    C_MODEL,
+                    C_REVIEW,
+                    &C_FEATURE.replace(" -c agents.max_depth=0", ""),
+                    DISABLE,
+                    "-c agents.max_depth=0 exec hi",
+                ]),
+                vec![],
             ),
         ]
     }

@@ -21,6 +21,10 @@ pub struct Request {
 #[derive(Debug, Clone)]
 pub enum Reply {
     Message(String),
+    /// A message sent only after a pause (gives a sub-agent time to make its request).
+    MessageAfter(String, std::time::Duration),
+    /// Raw output items, e.g. a code-mode `custom_tool_call`.
+    Items(Vec<Value>),
     /// A tool call from the model, e.g. `spawn_agent` in namespace `collaboration`.
     ToolCall {
         name: String,
@@ -101,17 +105,17 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
         let model = body.get("model").and_then(Value::as_str).map(str::to_owned);
         let reply = {
             let mut state = state.lock().unwrap();
-            state.requests.push(Request {
-                path,
-                model,
-                subagent,
-                body,
-            });
-            state
-                .script
-                .pop_front()
-                .unwrap_or(Reply::Message("done".into()))
+            // Sub-agents (and reviews) get a plain answer; the script is the root agent's.
+            let reply = match subagent {
+                Some(_) => Reply::Message("sub-agent done".into()),
+                None => state.script.pop_front().unwrap_or(Reply::Message("done".into())),
+            };
+            state.requests.push(Request { path, model, subagent, body });
+            reply
         };
+        if let Reply::MessageAfter(_, pause) = &reply {
+            std::thread::sleep(*pause);
+        }
         let events = sse(&reply);
         let head = format!(
             "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\n\r\n",
@@ -151,21 +155,21 @@ fn read_chunked(reader: &mut BufReader<TcpStream>) -> Vec<u8> {
 fn sse(reply: &Reply) -> String {
     static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
     let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let item = match reply {
-        Reply::Message(text) => json!({
-            "type": "message", "role": "assistant",
-            "content": [{"type": "output_text", "text": text}],
-        }),
-        Reply::ToolCall {
-            name,
-            namespace,
-            arguments,
-        } => json!({
+    let message = |text: &str| json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]});
+    let items = match reply {
+        Reply::Message(text) | Reply::MessageAfter(text, _) => vec![message(text)],
+        Reply::ToolCall { name, namespace, arguments } => vec![json!({
             "type": "function_call", "name": name, "namespace": namespace,
             "arguments": arguments.to_string(), "call_id": format!("call_{id}"),
-        }),
+        })],
+        Reply::Items(items) => items.clone(),
     };
-    let done = json!({"type": "response.output_item.done", "item": item});
+    let mut events = String::new();
+    for item in items {
+        let done = json!({"type": "response.output_item.done", "item": item});
+        events.push_str(&format!("event: response.output_item.done\ndata: {done}\n\n"));
+    }
     let completed = json!({"type": "response.completed", "response": {"id": format!("resp_{id}")}});
-    format!("event: response.output_item.done\ndata: {done}\n\nevent: response.completed\ndata: {completed}\n\n")
+    events.push_str(&format!("event: response.completed\ndata: {completed}\n\n"));
+    events
 }

@@ -158,6 +158,8 @@ impl Tree {
             .env("PATH", path)
             .env("OPENCLAW_MODEL", PIN)
             .env("FAKE_CODEX_RECORD", self.records_dir())
+            // Audit records to stderr, never to a journald the machine may run.
+            .env("OPENCLAW_AUDIT_JOURNALD", "0")
             .current_dir(self.root.path());
         cmd
     }
