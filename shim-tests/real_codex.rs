@@ -267,7 +267,8 @@ fn assert_subagent_on_other_model(setup: &Setup, what: &str) {
 /// run with only the feature flags shows the leak, and the shim closes it.
 #[test]
 fn spawn_agent_is_closed_for_catalog_models_too() {
-    let cases: [(&str, &str, fn() -> Vec<Reply>); 3] = [
+    type Script = fn() -> Vec<Reply>;
+    let cases: [(&str, &str, Script); 3] = [
         ("gpt-6.1-sol", "v2 collaboration spawn", || spawn_script("collaboration")),
         ("gpt-5.6-luna", "v1 spawn", spawn_v1_direct),
         ("gpt-5.6-luna", "v1 spawn from code mode", spawn_v1_code_mode),
