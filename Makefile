@@ -25,11 +25,12 @@ codex-cli:
 ## test: every test (unit, integration, the suite against the static shim, the real Codex CLI)
 test: lint shim codex-cli
 	cargo test --all-targets
-	OPENCLAW_TEST_SHIM=$(STAGED_SHIM) cargo test --test shim --test real_codex --test conformance
+	OPENCLAW_TEST_SHIM=$(STAGED_SHIM) cargo test --test shim --test audit --test real_codex --test conformance
 
 ## bench: what the shim costs per call (wall time vs a direct exec; instructions before execve)
+# BASELINE=path/to/another/codex-shim measures a second build in the same rounds.
 bench: shim
-	cargo bench --bench startup
+	cargo bench --bench startup -- $(STAGED_SHIM) $(BASELINE)
 
 lint:
 	cargo fmt --check

@@ -26,11 +26,10 @@ fn time_one(cmd: &mut Command) -> Duration {
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let shim = std::env::args_os()
-        .nth(1)
-        .filter(|a| a != "--bench")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("services/openclaw/bin/codex"));
+    let given: Vec<PathBuf> = std::env::args_os().skip(1).filter(|a| a != "--bench").map(PathBuf::from).collect();
+    let shim = given.first().cloned().unwrap_or_else(|| root.join("services/openclaw/bin/codex"));
+    // An optional second shim (e.g. a build of an older commit) is measured in the same rounds.
+    let baseline = given.get(1).cloned();
     assert!(
         shim.is_file(),
         "{} missing: run `make shim`",
@@ -42,6 +41,11 @@ fn main() {
     std::fs::create_dir_all(&shim_dir).unwrap();
     std::fs::create_dir_all(&real_dir).unwrap();
     std::fs::copy(&shim, shim_dir.join("codex")).unwrap();
+    let baseline_dir = work.path().join("baseline");
+    if let Some(baseline) = &baseline {
+        std::fs::create_dir_all(&baseline_dir).unwrap();
+        std::fs::copy(baseline, baseline_dir.join("codex")).unwrap();
+    }
     let noop_c = work.path().join("noop.c");
     std::fs::write(&noop_c, "int main(void) { return 0; }\n").unwrap();
     let noop = real_dir.join("codex");
@@ -75,17 +79,23 @@ fn main() {
         c
     };
     type MakeCommand<'a> = Box<dyn Fn() -> Command + 'a>;
-    let variants: Vec<(&str, MakeCommand)> = vec![
+    let mut variants: Vec<(&str, MakeCommand)> = vec![
         ("direct exec of the real codex", Box::new(direct)),
-        (
-            "shim, nothing to report",
-            Box::new(|| shimmed(&["exec", "hi"], &[])),
-        ),
-        (
-            "shim, one forced attempt",
-            Box::new(|| shimmed(&["exec", "-m", "other", "hi"], &[])),
-        ),
+        ("shim, nothing to report", Box::new(|| shimmed(&["exec", "hi"], &[]))),
+        ("shim, one forced attempt", Box::new(|| shimmed(&["exec", "-m", "other", "hi"], &[]))),
     ];
+    if baseline.is_some() {
+        let baseline_path = std::env::join_paths([&baseline_dir, &real_dir]).unwrap();
+        variants.push((
+            "baseline shim, nothing to report",
+            Box::new(move || {
+                let mut c = Command::new(baseline_dir.join("codex"));
+                c.env_clear().env("PATH", &baseline_path).env("OPENCLAW_MODEL", "gpt-5.3-codex").args(["exec", "hi"]);
+                c.stdout(Stdio::null()).stderr(Stdio::null());
+                c
+            }),
+        ));
+    }
     let mut samples: Vec<Vec<Duration>> = variants
         .iter()
         .map(|_| Vec::with_capacity(ROUNDS))
