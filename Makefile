@@ -6,7 +6,7 @@ MUSL_TARGET := x86_64-unknown-linux-musl
 STATIC_SHIM := target/$(MUSL_TARGET)/release/codex
 STAGED_SHIM := services/openclaw/bin/codex
 
-.PHONY: all shim codex-cli demo test lint bench clean
+.PHONY: all shim codex-cli demo test test-python lint bench clean
 
 all: shim
 
@@ -26,6 +26,19 @@ codex-cli:
 test: lint shim codex-cli
 	cargo test --all-targets
 	OPENCLAW_TEST_SHIM=$(STAGED_SHIM) cargo test --test shim --test audit --test real_codex --test conformance
+	$(MAKE) test-python
+
+PYVENV := target/pyvenv
+PYTEST_VERSION := 8.3.4
+
+## test-python: the adapter (services/openclaw, installed into a venv) with pytest
+test-python: shim codex-cli
+	cargo build --example mock_api
+	test -x $(PYVENV)/bin/python || python3 -m venv $(PYVENV)
+	$(PYVENV)/bin/pip install --quiet --disable-pip-version-check pytest==$(PYTEST_VERSION) ./services/openclaw
+	OPENCLAW_TEST_SHIM=$(CURDIR)/$(STAGED_SHIM) CODEX_BIN="$$(packaging/fetch-codex.sh)" \
+	  OPENCLAW_MOCK_API=$(CURDIR)/target/debug/examples/mock_api \
+	  $(PYVENV)/bin/python -m pytest -q -p no:cacheprovider services/openclaw/tests
 
 ## bench: what the shim costs per call (wall time vs a direct exec; instructions before execve)
 # BASELINE=path/to/another/codex-shim measures a second build in the same rounds.

@@ -234,3 +234,62 @@ mod tests {
             .starts_with(MODE_VAR));
     }
 }
+
+/// The vectors shared with the Python adapter (`shim-tests/vectors/policy.json`): both layers must
+/// read every input the same way.
+#[cfg(test)]
+mod shared_vectors {
+    use super::*;
+    use serde_json::Value;
+
+    fn vectors() -> Value {
+        serde_json::from_str(include_str!("../shim-tests/vectors/policy.json")).unwrap()
+    }
+
+    fn kind(error: &PolicyError) -> &'static str {
+        match error {
+            PolicyError::ModelMissing => "missing",
+            PolicyError::ModelEmpty => "empty",
+            PolicyError::ModelNotUtf8 => "not-utf8",
+            PolicyError::ModelControlChar => "control",
+            PolicyError::ModelLeadingDash(_) => "leading-dash",
+            PolicyError::ModeInvalid(_) => "mode-invalid",
+            PolicyError::AllowListInvalid(_) => "allow-list-invalid",
+        }
+    }
+
+    fn check<T: PartialEq + std::fmt::Debug>(
+        section: &str,
+        parse: impl Fn(Option<&OsStr>) -> Result<T, PolicyError>,
+        expect: impl Fn(&str) -> T,
+        field: &str,
+    ) {
+        let all = vectors();
+        let cases = all[section].as_array().unwrap();
+        assert!(cases.len() > 10);
+        for case in cases {
+            let input = case["input"].as_str().map(OsStr::new);
+            let got = parse(input);
+            match (case.get(field).and_then(Value::as_str), case.get("error").and_then(Value::as_str)) {
+                (Some(want), None) => assert_eq!(got.as_ref().ok(), Some(&expect(want)), "{case}"),
+                (None, Some(want)) => assert_eq!(got.as_ref().err().map(kind), Some(want), "{case}"),
+                _ => panic!("malformed vector {case}"),
+            }
+        }
+    }
+
+    #[test]
+    fn models() {
+        check("model", parse_model, str::to_owned, "model");
+    }
+
+    #[test]
+    fn modes() {
+        let mode = |m: &str| match m {
+            "force" => LockMode::Force,
+            "reject" => LockMode::Reject,
+            other => panic!("unknown mode {other}"),
+        };
+        check("mode", parse_mode, mode, "mode");
+    }
+}

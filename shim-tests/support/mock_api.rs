@@ -37,6 +37,8 @@ pub enum Reply {
 struct State {
     requests: Vec<Request>,
     script: VecDeque<Reply>,
+    /// The answer once the script is used up.
+    default_reply: Option<String>,
 }
 
 pub struct MockApi {
@@ -48,10 +50,7 @@ impl MockApi {
     pub fn start(script: Vec<Reply>) -> MockApi {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
-        let state = Arc::new(Mutex::new(State {
-            requests: Vec::new(),
-            script: script.into(),
-        }));
+        let state = Arc::new(Mutex::new(State { script: script.into(), ..State::default() }));
         let shared = state.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -60,6 +59,10 @@ impl MockApi {
             }
         });
         MockApi { base_url, state }
+    }
+
+    pub fn set_default_reply(&self, text: &str) {
+        self.state.lock().unwrap().default_reply = Some(text.to_owned());
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -108,9 +111,16 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
             // Sub-agents (and reviews) get a plain answer; the script is the root agent's.
             let reply = match subagent {
                 Some(_) => Reply::Message("sub-agent done".into()),
-                None => state.script.pop_front().unwrap_or(Reply::Message("done".into())),
+                None => state.script.pop_front().unwrap_or_else(|| {
+                    Reply::Message(state.default_reply.clone().unwrap_or_else(|| "done".into()))
+                }),
             };
-            state.requests.push(Request { path, model, subagent, body });
+            state.requests.push(Request {
+                path,
+                model,
+                subagent,
+                body,
+            });
             reply
         };
         if let Reply::MessageAfter(_, pause) = &reply {
@@ -158,7 +168,11 @@ fn sse(reply: &Reply) -> String {
     let message = |text: &str| json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]});
     let items = match reply {
         Reply::Message(text) | Reply::MessageAfter(text, _) => vec![message(text)],
-        Reply::ToolCall { name, namespace, arguments } => vec![json!({
+        Reply::ToolCall {
+            name,
+            namespace,
+            arguments,
+        } => vec![json!({
             "type": "function_call", "name": name, "namespace": namespace,
             "arguments": arguments.to_string(), "call_id": format!("call_{id}"),
         })],
@@ -167,7 +181,9 @@ fn sse(reply: &Reply) -> String {
     let mut events = String::new();
     for item in items {
         let done = json!({"type": "response.output_item.done", "item": item});
-        events.push_str(&format!("event: response.output_item.done\ndata: {done}\n\n"));
+        events.push_str(&format!(
+            "event: response.output_item.done\ndata: {done}\n\n"
+        ));
     }
     let completed = json!({"type": "response.completed", "response": {"id": format!("resp_{id}")}});
     events.push_str(&format!("event: response.completed\ndata: {completed}\n\n"));
