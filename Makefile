@@ -52,3 +52,6 @@ lint:
 clean:
 	cargo clean
 	rm -f $(STAGED_SHIM)
+
+# Compose profile targets (config, up, down).
+include mk/compose.mk

@@ -1,0 +1,1 @@
+# Compose targets: see the compose issue.

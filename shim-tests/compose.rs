@@ -1,0 +1,3 @@
+//! The openclaw Compose profile.
+
+mod support;
