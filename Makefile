@@ -6,7 +6,7 @@ MUSL_TARGET := x86_64-unknown-linux-musl
 STATIC_SHIM := target/$(MUSL_TARGET)/release/codex
 STAGED_SHIM := services/openclaw/bin/codex
 
-.PHONY: all shim codex-cli demo test test-python lint bench clean
+.PHONY: all shim codex-cli demo test test-python lint bench image base-image clean
 
 all: shim
 
@@ -44,6 +44,18 @@ test-python: shim codex-cli
 # BASELINE=path/to/another/codex-shim measures a second build in the same rounds.
 bench: shim
 	cargo bench --bench startup -- $(STAGED_SHIM) $(BASELINE)
+
+# python:3.11-slim when the engine has it, else a local stand-in built from Debian packages.
+BASE_IMAGE ?= $(shell docker image inspect python:3.11-slim >/dev/null 2>&1 && echo python:3.11-slim || packaging/make-base-image.sh)
+OPENCLAW_IMAGE ?= moonmind/openclaw:local
+
+## image: build the OpenClaw image (static bins, wheels, docker build) and verify it
+image:
+	cargo run --release --quiet --bin openclaw-image -- --tag "$(OPENCLAW_IMAGE)" --base-image "$(BASE_IMAGE)"
+
+## base-image: the local stand-in for python:3.11-slim (debootstrap + docker import), cached by tag
+base-image:
+	packaging/make-base-image.sh
 
 lint:
 	cargo fmt --check

@@ -42,6 +42,10 @@ pub enum Action {
     PolicyError,
     /// No real codex could be found or run.
     CodexUnavailable,
+    /// The container passed its start-up checks (entrypoint).
+    Started,
+    /// A start-up check failed; the server was not started (entrypoint).
+    StartupFailed,
 }
 
 impl Action {
@@ -52,12 +56,15 @@ impl Action {
             Action::RefusedSubcommand => "refused-subcommand",
             Action::PolicyError => "policy-error",
             Action::CodexUnavailable => "codex-unavailable",
+            Action::Started => "started",
+            Action::StartupFailed => "startup-failed",
         }
     }
 
-    /// journald priority: WARNING for what went ahead, ERR for what was stopped.
+    /// journald priority: NOTICE for a start, WARNING for what went ahead, ERR for what was stopped.
     pub fn priority(self) -> u8 {
         match self {
+            Action::Started => 5,
             Action::Forced => 4,
             _ => 3,
         }
@@ -66,7 +73,8 @@ impl Action {
     fn metric(self) -> &'static str {
         match self {
             Action::Forced | Action::Rejected | Action::RefusedSubcommand => "model_lock.override",
-            Action::PolicyError | Action::CodexUnavailable => "model_lock.error",
+            Action::PolicyError | Action::CodexUnavailable | Action::StartupFailed => "model_lock.error",
+            Action::Started => "model_lock.started",
         }
     }
 }
@@ -213,7 +221,9 @@ fn journald_send(events: &[Event]) -> bool {
                     )
                 };
             }
+            // tracing-journald writes INFO as PRIORITY 5, WARN as 4, ERROR as 3.
             match e.action.priority() {
+                5 => emit!(tracing::Level::INFO),
                 4 => emit!(tracing::Level::WARN),
                 _ => emit!(tracing::Level::ERROR),
             }

@@ -3,12 +3,16 @@
 //! Modules hold the decisions; `src/bin/*` only wire them.
 
 pub mod argv;
+pub mod codex_auth;
+pub mod codex_config;
 pub mod audit;
+pub mod entrypoint;
 pub mod error;
 pub mod exec;
 pub mod explain;
 pub mod grammar;
 pub mod guard;
+pub mod image;
 pub mod locate;
 pub mod lock;
 pub mod policy;

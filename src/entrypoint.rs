@@ -1,0 +1,263 @@
+//! The OpenClaw container's start-up: each check fails fast, with one line and its own exit code,
+//! before the server handles any traffic; then the server replaces the entrypoint (exec).
+//!
+//! | step | check | exit code |
+//! |---|---|---|
+//! | 1 | `OPENCLAW_MODEL` and `OPENCLAW_MODEL_LOCK_MODE` valid (the shim's rules) | 78 |
+//! | 2 | the Codex config enforced (`codex_config`) | 71 |
+//! | 3 | `codex login status` through PATH, with `CODEX_HOME` the dedicated volume | 72 |
+//! | 3 | `auth.json` holds a credential (`{}` passes `login status`) | 73 |
+//! | 4 | `codex` on PATH is the shim | 74 |
+//! | 4 | a real codex exists behind it | 75 |
+//! | 5 | log the model and lock mode (audit record `started`) | – |
+//! | 6 | exec the server command (default `openclaw serve`): not found 127, not executable 126 | 126, 127 |
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::audit::{self, Action, Event};
+use crate::codex_auth::{self, AuthError};
+use crate::codex_config::{self, Applied, ConfigError};
+use crate::locate::{self, CODEX_NAME};
+use crate::policy::{Policy, PolicyError};
+
+pub const AUDIT_SOURCE: &str = "entrypoint";
+pub const PREFIX: &str = "openclaw-entrypoint";
+pub const DEFAULT_COMMAND: &[&str] = &["openclaw", "serve"];
+/// How long a codex check may take before it counts as failed.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug)]
+pub enum StartupError {
+    Policy(PolicyError),
+    Config(ConfigError),
+    LoginStatus { home: PathBuf, detail: String },
+    NoCredential { path: PathBuf, error: AuthError },
+    NotTheShim { found: Option<PathBuf>, answer: String },
+    NoRealCodex { detail: String },
+    Command { program: OsString, error: std::io::Error },
+}
+
+impl StartupError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartupError::Policy(_) => 78,
+            StartupError::Config(_) => 71,
+            StartupError::LoginStatus { .. } => 72,
+            StartupError::NoCredential { .. } => 73,
+            StartupError::NotTheShim { .. } => 74,
+            StartupError::NoRealCodex { .. } => 75,
+            StartupError::Command { error, .. } if error.kind() == std::io::ErrorKind::NotFound => 127,
+            StartupError::Command { .. } => 126,
+        }
+    }
+}
+
+impl fmt::Display for StartupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{PREFIX}: ")?;
+        match self {
+            StartupError::Policy(e) => write!(f, "{e}"),
+            StartupError::Config(e) => write!(f, "Codex config: {e}"),
+            StartupError::LoginStatus { home, detail } => write!(
+                f,
+                "`codex login status` failed with CODEX_HOME={} ({detail}): log in to OpenClaw's own volume (tools/bootstrap-openclaw-codex-volume.sh)",
+                home.display()
+            ),
+            StartupError::NoCredential { path, error } => write!(
+                f,
+                "{}: {error}; `codex login status` accepts it but no request could authenticate: bootstrap the volume again",
+                path.display()
+            ),
+            StartupError::NotTheShim { found, answer } => {
+                let found = found.as_ref().map_or("nothing".to_owned(), |p| p.display().to_string());
+                write!(f, "`codex` on PATH ({found}) is not the model-pinning shim (it answered {answer:?}): put the shim's directory first on PATH")
+            }
+            StartupError::NoRealCodex { detail } => write!(f, "the shim finds no real codex behind it: {detail}"),
+            StartupError::Command { program, error } => {
+                write!(f, "cannot run the server command {:?}: {error}", program.to_string_lossy())
+            }
+        }
+    }
+}
+
+impl std::error::Error for StartupError {}
+
+impl From<PolicyError> for StartupError {
+    fn from(e: PolicyError) -> Self {
+        StartupError::Policy(e)
+    }
+}
+
+impl From<ConfigError> for StartupError {
+    fn from(e: ConfigError) -> Self {
+        StartupError::Config(e)
+    }
+}
+
+fn env(name: &str) -> Option<OsString> {
+    std::env::var_os(name).filter(|v| !v.is_empty())
+}
+
+/// The Codex home the checks run against: `CODEX_HOME`, else `~/.codex`.
+pub fn codex_home() -> PathBuf {
+    env("CODEX_HOME").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(env("HOME").unwrap_or_else(|| OsString::from("/home/app"))).join(".codex")
+    })
+}
+
+/// Runs `command`, killing it after `timeout`; stdout and stderr captured.
+fn output_within(mut command: Command, timeout: Duration) -> std::io::Result<Output> {
+    let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let (mut out, mut err) = (child.stdout.take().expect("piped"), child.stderr.take().expect("piped"));
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = out.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = err.read_to_end(&mut buf);
+        buf
+    });
+    let deadline = std::time::Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("no answer within {timeout:?}")));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Ok(Output { status, stdout: out_reader.join().unwrap_or_default(), stderr: err_reader.join().unwrap_or_default() })
+}
+
+fn first_line(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_owned()
+}
+
+/// Codex puts warnings first and the verdict ("Not logged in") last.
+fn last_line(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_owned()
+}
+
+/// Step 3: `codex login status` through PATH, then the credential itself.
+fn check_login(home: &Path) -> Result<(), StartupError> {
+    let mut command = Command::new(CODEX_NAME);
+    command.args(["login", "status"]).env("CODEX_HOME", home);
+    let output = output_within(command, CHECK_TIMEOUT)
+        .map_err(|e| StartupError::LoginStatus { home: home.into(), detail: format!("cannot run codex: {e}") })?;
+    if !output.status.success() {
+        let said = [last_line(&output.stderr), last_line(&output.stdout)].into_iter().find(|l| !l.is_empty());
+        let detail = format!("{}; codex said {:?}", output.status, said.unwrap_or_default());
+        return Err(StartupError::LoginStatus { home: home.into(), detail });
+    }
+    let auth = home.join("auth.json");
+    match std::fs::read_to_string(&auth) {
+        Ok(text) => codex_auth::credential(&text).map(|_| ()).map_err(|error| StartupError::NoCredential { path: auth, error }),
+        // No file but `login status` passed: the credential comes from elsewhere (environment).
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StartupError::NoCredential { path: auth, error: AuthError::NotJson(e.to_string()) }),
+    }
+}
+
+/// The first `codex` PATH would run, for messages.
+fn codex_on_path() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).filter(|d| d.is_absolute()).map(|d| d.join(CODEX_NAME)).find(|candidate| {
+        let never = locate::FileId { dev: u64::MAX, ino: u64::MAX };
+        locate::reject_reason(candidate, never).is_none()
+    })
+}
+
+/// Step 4: ask `codex` on PATH for its explain-mode plan; only the shim answers with one.
+pub fn ask_shim() -> Result<Value, StartupError> {
+    let mut command = Command::new(CODEX_NAME);
+    command.arg("--version").env("OPENCLAW_SHIM_EXPLAIN", "1");
+    let not_the_shim = |answer: String| StartupError::NotTheShim { found: codex_on_path(), answer };
+    let output = output_within(command, CHECK_TIMEOUT).map_err(|e| not_the_shim(e.to_string()))?;
+    let plan: Value = match serde_json::from_slice(&output.stdout) {
+        Ok(plan @ Value::Object(_)) if plan.get("grammar_version").is_some() => plan,
+        _ => return Err(not_the_shim(first_line(&output.stdout))),
+    };
+    if plan["real_codex"].is_string() {
+        Ok(plan)
+    } else {
+        Err(StartupError::NoRealCodex { detail: plan["real_codex_error"].as_str().unwrap_or("unknown").to_owned() })
+    }
+}
+
+fn event(action: Action, message: String, policy: Option<&Policy>) -> Event {
+    let mut event = Event::new(AUDIT_SOURCE, action, message);
+    event.pinned_model = policy.map(|p| p.model.clone());
+    event.lock_mode = policy.map(|p| p.mode.as_str());
+    event
+}
+
+/// Steps 1–6. Returns only on failure (or never: the server replaces this process).
+pub fn run(command: &[OsString]) -> Result<ExitCode, StartupError> {
+    let mut policy = None;
+    let result = check_and_exec(command, &mut policy);
+    if let Err(error) = &result {
+        audit::report(&[event(Action::StartupFailed, error.to_string(), policy.as_ref())]);
+    }
+    result
+}
+
+fn check_and_exec(command: &[OsString], policy: &mut Option<Policy>) -> Result<ExitCode, StartupError> {
+    let policy = policy.insert(Policy::from_env()?);
+    let target = codex_config::target_path(env)?;
+    let applied = codex_config::apply(&target, &codex_config::template_path(env), &policy.model)?;
+    let home = codex_home();
+    check_login(&home)?;
+    let plan = ask_shim()?;
+
+    let message = format!(
+        "{PREFIX}: OPENCLAW_MODEL={:?} OPENCLAW_MODEL_LOCK_MODE={}; codex config {} ({}); codex shim {} in front of {}",
+        policy.model,
+        policy.mode.as_str(),
+        target.display(),
+        if applied == Applied::Written { "updated" } else { "unchanged" },
+        plan["shim"].as_str().unwrap_or("?"),
+        plan["real_codex"].as_str().unwrap_or("?"),
+    );
+    eprintln!("{message}");
+    audit::report(&[event(Action::Started, message, Some(policy))]);
+
+    let default: Vec<OsString> = DEFAULT_COMMAND.iter().map(OsString::from).collect();
+    let argv = if command.is_empty() { &default[..] } else { command };
+    let error = Command::new(&argv[0]).args(&argv[1..]).exec();
+    Err(StartupError::Command { program: argv[0].clone(), error })
+}
+
+/// `--verify-image`: what the image builder checks, as one JSON object.
+pub fn image_facts() -> Value {
+    let uid = nix::unistd::getuid();
+    let user = nix::unistd::User::from_uid(uid).ok().flatten().map(|u| u.name);
+    let plan = ask_shim();
+    let real_version = plan.as_ref().ok().and_then(|p| p["real_codex"].as_str().map(PathBuf::from)).and_then(|real| {
+        let mut command = Command::new(real);
+        command.arg("--version");
+        output_within(command, CHECK_TIMEOUT).ok().map(|o| first_line(&o.stdout))
+    });
+    json!({
+        "uid": uid.as_raw(),
+        "user": user,
+        "home": env("HOME").map(|h| h.to_string_lossy().into_owned()),
+        "path": env("PATH").map(|p| p.to_string_lossy().into_owned()),
+        "codex_on_path": codex_on_path(),
+        "shim_plan": plan.as_ref().ok(),
+        "shim_error": plan.as_ref().err().map(ToString::to_string),
+        "real_codex_version": real_version,
+    })
+}

@@ -1,0 +1,240 @@
+//! Building and verifying the OpenClaw image (`openclaw-image`, `make image`).
+//!
+//! 1. build the static bins (`packaging/build-static.sh`) and stage them in `services/openclaw/bin/`;
+//! 2. check each has no ELF program interpreter (a dynamic binary would need a libc in the image);
+//! 3. stage the wheels the Dockerfile installs offline: the pinned Codex CLI (hash-checked) and the
+//!    Python adapter;
+//! 4. `docker build` with the base image and the Codex version of the shim's grammar table;
+//! 5. run the image's entrypoint with `--verify-image` and compare what it reports with what the
+//!    image must be: user `app`, the shim first on PATH, a real codex behind it at the table's version.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::grammar::CODEX_VERSION;
+
+pub const DEFAULT_TAG: &str = "moonmind/openclaw:local";
+pub const STAGED_BINS: &[&str] = &["codex", "openclaw-entrypoint"];
+pub const BIN_DIR: &str = "services/openclaw/bin";
+pub const WHEEL_DIR: &str = "services/openclaw/wheels";
+pub const DOCKERFILE: &str = "services/openclaw/Dockerfile";
+/// Where the shim sits in the image, first on PATH.
+pub const SHIM_DIR: &str = "/opt/openclaw/bin";
+/// The pinned wheel of the real Codex CLI (same pin as packaging/fetch-codex.sh).
+pub const CODEX_WHEEL_SHA256: &str = "76db41fb07fdf9ddacbe892b48d21dfde270031ec0f5666b5e558114355f006d";
+
+#[derive(Debug)]
+pub struct ImageError(pub String);
+
+impl fmt::Display for ImageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "openclaw-image: {}", self.0)
+    }
+}
+
+impl std::error::Error for ImageError {}
+
+fn fail<T>(message: impl Into<String>) -> Result<T, ImageError> {
+    Err(ImageError(message.into()))
+}
+
+/// Whether an ELF64 little-endian file asks for a program interpreter (`PT_INTERP`): a dynamically
+/// linked binary does, a static one does not.
+pub fn has_interpreter(elf: &[u8]) -> Result<bool, &'static str> {
+    if elf.len() < 64 || &elf[..4] != b"\x7fELF" {
+        return Err("not an ELF file");
+    }
+    if elf[4] != 2 || elf[5] != 1 {
+        return Err("not a 64-bit little-endian ELF file");
+    }
+    let u16_at = |at: usize| u16::from_le_bytes([elf[at], elf[at + 1]]) as usize;
+    let phoff = u64::from_le_bytes(elf[0x20..0x28].try_into().unwrap()) as usize;
+    let (phentsize, phnum) = (u16_at(0x36), u16_at(0x38));
+    for i in 0..phnum {
+        let at = phoff + i * phentsize;
+        let header = elf.get(at..at + 4).ok_or("truncated program headers")?;
+        if u32::from_le_bytes(header.try_into().unwrap()) == 3 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn run(command: &mut Command, what: &str) -> Result<(), ImageError> {
+    let status = command.status().map_err(|e| ImageError(format!("{what}: cannot run {:?}: {e}", command.get_program())))?;
+    if !status.success() {
+        return fail(format!("{what} failed ({status})"));
+    }
+    Ok(())
+}
+
+/// Steps 1–2.
+pub fn stage_bins(root: &Path) -> Result<(), ImageError> {
+    for bin in STAGED_BINS {
+        let dest = root.join(BIN_DIR).join(bin);
+        run(Command::new(root.join("packaging/build-static.sh")).arg(bin).arg(&dest).current_dir(root), &format!("building {bin}"))?;
+        let bytes = std::fs::read(&dest).map_err(|e| ImageError(format!("cannot read {}: {e}", dest.display())))?;
+        match has_interpreter(&bytes) {
+            Ok(false) => {}
+            Ok(true) => return fail(format!("{} is dynamically linked; the image needs a static binary", dest.display())),
+            Err(e) => return fail(format!("{}: {e}", dest.display())),
+        }
+    }
+    Ok(())
+}
+
+/// Step 3.
+pub fn stage_wheels(root: &Path) -> Result<(), ImageError> {
+    let wheels = root.join(WHEEL_DIR);
+    std::fs::create_dir_all(&wheels).map_err(|e| ImageError(format!("cannot create {}: {e}", wheels.display())))?;
+    let requirements = wheels.join(".codex-requirements.txt");
+    std::fs::write(&requirements, format!("openai-codex-cli-bin=={CODEX_VERSION} --hash=sha256:{CODEX_WHEEL_SHA256}\n"))
+        .map_err(|e| ImageError(format!("cannot write {}: {e}", requirements.display())))?;
+    let pip = |args: &[&str]| {
+        let mut command = Command::new("python3");
+        command.args(["-m", "pip"]).args(args).current_dir(root);
+        command
+    };
+    let wheel_dir = wheels.to_string_lossy().into_owned();
+    let requirement_file = requirements.to_string_lossy().into_owned();
+    run(
+        &mut pip(&[
+            "download", "--quiet", "--no-deps", "--only-binary=:all:", "--require-hashes", "-r", &requirement_file,
+            "--dest", &wheel_dir,
+        ]),
+        "downloading the Codex CLI wheel",
+    )?;
+    run(&mut pip(&["wheel", "--quiet", "--no-deps", "--wheel-dir", &wheel_dir, "./services/openclaw"]), "building the adapter wheel")
+}
+
+/// Step 4.
+pub fn docker_build(root: &Path, tag: &str, base_image: &str, extra: &[(String, String)]) -> Result<(), ImageError> {
+    let mut command = Command::new("docker");
+    command.args(["build", "--file", DOCKERFILE, "--tag", tag]);
+    command.arg("--build-arg").arg(format!("BASE_IMAGE={base_image}"));
+    command.arg("--build-arg").arg(format!("CODEX_CLI_VERSION={CODEX_VERSION}"));
+    for (name, value) in extra {
+        command.arg("--build-arg").arg(format!("{name}={value}"));
+    }
+    run(command.arg(".").current_dir(root), "docker build")
+}
+
+/// What `--verify-image` must report; each mismatch is one line.
+pub fn check_facts(facts: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let text = |v: &Value| v.as_str().unwrap_or("<none>").to_owned();
+    if facts["user"] != "app" || facts["uid"] != 1000 {
+        problems.push(format!("runs as {} (uid {}), not app (uid 1000)", text(&facts["user"]), facts["uid"]));
+    }
+    let path = text(&facts["path"]);
+    if path.split(':').next() != Some(SHIM_DIR) {
+        problems.push(format!("PATH {path:?} does not start with {SHIM_DIR}"));
+    }
+    let shim = format!("{SHIM_DIR}/codex");
+    if facts["codex_on_path"] != Value::String(shim.clone()) {
+        problems.push(format!("`codex` on PATH is {}, not the shim {shim}", text(&facts["codex_on_path"])));
+    }
+    if !facts["shim_error"].is_null() {
+        problems.push(format!("the shim check failed: {}", text(&facts["shim_error"])));
+    } else if facts["shim_plan"]["grammar_version"] != CODEX_VERSION {
+        problems.push(format!("the shim's grammar is for {}, not {CODEX_VERSION}", facts["shim_plan"]["grammar_version"]));
+    }
+    let expected = format!("codex-cli {CODEX_VERSION}");
+    if facts["real_codex_version"] != Value::String(expected.clone()) {
+        problems.push(format!(
+            "the real codex behind the shim reports {:?}, but the shim's grammar table is for {expected:?}",
+            text(&facts["real_codex_version"])
+        ));
+    }
+    problems
+}
+
+/// Step 5.
+pub fn verify(tag: &str) -> Result<Value, ImageError> {
+    let output = Command::new("docker")
+        .args(["run", "--rm", "--env", "OPENCLAW_MODEL=image-verification", tag, "--verify-image"])
+        .output()
+        .map_err(|e| ImageError(format!("cannot run docker: {e}")))?;
+    if !output.status.success() {
+        return fail(format!("running {tag} --verify-image failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+    }
+    let facts: Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| ImageError(format!("{tag} --verify-image printed no JSON ({e})")))?;
+    let problems = check_facts(&facts);
+    if !problems.is_empty() {
+        return fail(format!("{tag} is not a valid OpenClaw image: {}", problems.join("; ")));
+    }
+    Ok(facts)
+}
+
+/// The repository root: the directory holding the Dockerfile, from `start` upwards.
+pub fn find_root(start: &Path) -> Result<PathBuf, ImageError> {
+    start
+        .ancestors()
+        .find(|dir| dir.join(DOCKERFILE).is_file())
+        .map(Path::to_path_buf)
+        .ok_or_else(|| ImageError(format!("no {DOCKERFILE} in {} or above: run from the repository", start.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn interpreter_detection() {
+        let own = std::fs::read("/proc/self/exe").unwrap();
+        // Tests are built for the host's glibc target, dynamically linked.
+        assert_eq!(has_interpreter(&own), Ok(true));
+        assert!(has_interpreter(b"#!/bin/sh\n").is_err());
+        let mut static_like = own.clone();
+        // Turn every PT_INTERP into PT_NULL: what a static binary looks like to the check.
+        let phoff = u64::from_le_bytes(static_like[0x20..0x28].try_into().unwrap()) as usize;
+        let (size, num) = (
+            u16::from_le_bytes([static_like[0x36], static_like[0x37]]) as usize,
+            u16::from_le_bytes([static_like[0x38], static_like[0x39]]) as usize,
+        );
+        for i in 0..num {
+            let at = phoff + i * size;
+            if static_like[at..at + 4] == 3u32.to_le_bytes() {
+                static_like[at..at + 4].copy_from_slice(&0u32.to_le_bytes());
+            }
+        }
+        assert_eq!(has_interpreter(&static_like), Ok(false));
+    }
+
+    fn good() -> Value {
+        json!({
+            "uid": 1000, "user": "app", "path": "/opt/openclaw/bin:/usr/local/bin:/usr/bin",
+            "codex_on_path": "/opt/openclaw/bin/codex",
+            "shim_plan": {"grammar_version": CODEX_VERSION, "real_codex": "/usr/local/bin/codex"},
+            "shim_error": null, "real_codex_version": format!("codex-cli {CODEX_VERSION}"),
+        })
+    }
+
+    #[test]
+    fn facts_of_a_good_image_pass() {
+        assert_eq!(check_facts(&good()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_mismatch_is_named() {
+        let cases: &[(&str, Value, &str)] = &[
+            ("user", json!("root"), "not app"),
+            ("path", json!("/usr/local/bin:/opt/openclaw/bin"), "does not start with /opt/openclaw/bin"),
+            ("codex_on_path", json!("/usr/local/bin/codex"), "not the shim"),
+            ("shim_error", json!("no real codex"), "the shim check failed"),
+            ("real_codex_version", json!("codex-cli 0.169.0"), "grammar table is for"),
+        ];
+        for (field, value, message) in cases {
+            let mut facts = good();
+            facts[*field] = value.clone();
+            let problems = check_facts(&facts);
+            assert_eq!(problems.len(), 1, "{field}: {problems:?}");
+            assert!(problems[0].contains(message), "{field}: {problems:?}");
+        }
+    }
+}
