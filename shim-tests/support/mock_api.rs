@@ -48,7 +48,12 @@ pub struct MockApi {
 
 impl MockApi {
     pub fn start(script: Vec<Reply>) -> MockApi {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        MockApi::start_on("127.0.0.1", script)
+    }
+
+    /// Listens on `ip` (e.g. `0.0.0.0` for containers); `base_url` still names `ip`.
+    pub fn start_on(ip: &str, script: Vec<Reply>) -> MockApi {
+        let listener = TcpListener::bind((ip, 0)).unwrap();
         let base_url = format!("http://{}/v1", listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State { script: script.into(), ..State::default() }));
         let shared = state.clone();
@@ -59,6 +64,10 @@ impl MockApi {
             }
         });
         MockApi { base_url, state }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.base_url.rsplit(':').next().unwrap().trim_end_matches("/v1").parse().unwrap()
     }
 
     pub fn set_default_reply(&self, text: &str) {

@@ -1,0 +1,147 @@
+//! The OpenClaw image on the real Docker engine: `openclaw-image` builds and verifies it, its
+//! entrypoint passes a good volume and stops each misconfiguration with its own exit code before the
+//! server runs, `docker stop` reaches the server, and codex inside it sends only the pinned model.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use support::docker::{self, docker, docker_ok, unique, Cleanup};
+use support::mock_api::MockApi;
+use support::PIN;
+
+const API_KEY_AUTH: &str = r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test-123456"}"#;
+const SERVER_MARK: &str = "server-started";
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `OPENCLAW_TEST_BASE_IMAGE`, else the cached local stand-in for python:3.11-slim.
+fn base_image() -> String {
+    if let Ok(image) = std::env::var("OPENCLAW_TEST_BASE_IMAGE") {
+        return image;
+    }
+    let output = Command::new(repo().join("packaging/make-base-image.sh")).output().unwrap();
+    assert!(output.status.success(), "make-base-image: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// Writes `files` (name, content) into a volume, owned by app like the container writes them.
+fn fill_volume(tag: &str, volume: &str, files: &[(&str, &str)]) {
+    let mut script = String::from("set -e\n");
+    for (name, content) in files {
+        script.push_str(&format!("cat > /home/app/.codex/{name} <<'EOF'\n{content}\nEOF\n"));
+    }
+    let mount = format!("{volume}:/home/app/.codex");
+    docker_ok(&["run", "--rm", "--entrypoint", "sh", "-v", &mount, tag, "-c", &script]);
+}
+
+/// `docker run --rm` of the image (its entrypoint) with the volume as the Codex home.
+fn run_image(tag: &str, volume: &str, env: &[(&str, &str)], extra: &[&str], command: &[&str]) -> Output {
+    let mount = format!("{volume}:/home/app/.codex");
+    let mut args: Vec<String> = ["run", "--rm", "-v", &mount, "-e", "OPENCLAW_AUDIT_JOURNALD=0"].map(String::from).to_vec();
+    for (k, v) in env {
+        args.extend(["-e".to_owned(), format!("{k}={v}")]);
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.push(tag.to_owned());
+    args.extend(command.iter().map(|s| s.to_string()));
+    Command::new("docker").args(&args).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn image_is_verified_and_its_entrypoint_fails_fast() {
+    if !docker::available("image_is_verified_and_its_entrypoint_fails_fast") {
+        return;
+    }
+    let mut cleanup = Cleanup::default();
+    let tag = cleanup.image(&format!("{}:test", unique("image")));
+    let built = Command::new(env!("CARGO_BIN_EXE_openclaw-image"))
+        .args(["--tag", &tag, "--base-image", &base_image()])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "openclaw-image failed:\n{}\n{}", text(&built.stdout), text(&built.stderr));
+    assert!(text(&built.stdout).contains("built and verified"));
+
+    // A volume holding an API-key login: every step passes and the command runs.
+    let good = cleanup.volume(&unique("good"));
+    fill_volume(&tag, &good, &[("auth.json", API_KEY_AUTH), ("config.toml", "# operator's note\nmodel = \"o3\"\n")]);
+    let model = [("OPENCLAW_MODEL", PIN)];
+    let ok = run_image(&tag, &good, &model, &[], &["/bin/echo", SERVER_MARK]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert_eq!(text(&ok.stdout), format!("{SERVER_MARK}\n"));
+    assert!(text(&ok.stderr).contains(&format!("OPENCLAW_MODEL={PIN:?} OPENCLAW_MODEL_LOCK_MODE=force")), "{}", text(&ok.stderr));
+    let config = run_image(&tag, &good, &[], &["--entrypoint", "sh"], &["-c", "stat -c %a /home/app/.codex/config.toml; cat /home/app/.codex/config.toml"]);
+    let config = text(&config.stdout);
+    assert!(config.starts_with("640\n"), "{config}");
+    assert!(config.contains("# operator's note") && config.contains(&format!("model = {PIN:?}")), "{config}");
+    assert!(config.contains("approval_policy = \"never\""), "{config}");
+
+    // Each misconfiguration stops start-up with its own code and line; the command never runs.
+    let logged_out = cleanup.volume(&unique("logged-out"));
+    let empty_login = cleanup.volume(&unique("empty-login"));
+    fill_volume(&tag, &empty_login, &[("auth.json", "{}")]);
+    let real_first = [("OPENCLAW_MODEL", PIN), ("PATH", "/usr/local/bin:/usr/bin:/bin")];
+    let cases: [(&str, &str, &[(&str, &str)], i32, &str); 5] = [
+        ("no model", &good, &[], 78, "OPENCLAW_MODEL is not set"),
+        ("bad mode", &good, &[("OPENCLAW_MODEL", PIN), ("OPENCLAW_MODEL_LOCK_MODE", "loose")], 78, "is not a lock mode"),
+        ("logged out", &logged_out, &model, 72, "`codex login status` failed"),
+        ("{} auth.json", &empty_login, &model, 73, "holds no credential"),
+        ("real codex first on PATH", &good, &real_first, 74, "is not the model-pinning shim"),
+    ];
+    for (what, volume, env, code, message) in cases {
+        let out = run_image(&tag, volume, env, &[], &["/bin/echo", SERVER_MARK]);
+        assert_eq!(out.status.code(), Some(code), "{what}: {}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        let line = stderr.lines().filter(|l| !l.starts_with('{')).last().unwrap_or_default();
+        assert!(line.starts_with("openclaw-entrypoint: ") && line.contains(message), "{what}: {stderr}");
+        assert!(!text(&out.stdout).contains(SERVER_MARK), "{what}: the command ran");
+    }
+
+    // `docker stop` reaches the server: it is PID 1 (exec'd), gets SIGTERM and exits by it.
+    let server = cleanup.container(&unique("server"));
+    let script = "import os, signal, sys, time\n\
+                  def stop(*_):\n    print('got SIGTERM', flush=True)\n    sys.exit(143)\n\
+                  signal.signal(signal.SIGTERM, stop)\n\
+                  print('serving as pid', os.getpid(), flush=True)\n\
+                  time.sleep(600)\n";
+    let mount = format!("{good}:/home/app/.codex");
+    docker_ok(&["run", "-d", "--name", &server, "-v", &mount, "-e", &format!("OPENCLAW_MODEL={PIN}"), "-e", "OPENCLAW_AUDIT_JOURNALD=0", &tag, "python3", "-c", script]);
+    let started = Instant::now();
+    while !docker_ok(&["logs", &server]).contains("serving") {
+        assert!(started.elapsed() < Duration::from_secs(60), "server did not start: {}", text(&docker(&["logs", &server]).stderr));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    docker_ok(&["stop", "--time", "60", &server]);
+    let logs = docker_ok(&["logs", &server]);
+    assert!(logs.contains("serving as pid 1\n") && logs.contains("got SIGTERM"), "{logs}");
+    assert_eq!(docker_ok(&["inspect", "--format", "{{.State.ExitCode}}", &server]).trim(), "143", "stopped by SIGTERM, not killed");
+
+    // codex inside the container, against a mock model API outside it: only the pinned model leaves.
+    let mock = MockApi::start_on("0.0.0.0", vec![]);
+    let online = cleanup.volume(&unique("online"));
+    let provider = format!(
+        "model_provider = \"mock\"\n[model_providers.mock]\nname = \"mock\"\nbase_url = \"http://host.docker.internal:{}/v1\"\nwire_api = \"responses\"\nrequest_max_retries = 0\nstream_max_retries = 0",
+        mock.port()
+    );
+    fill_volume(&tag, &online, &[("auth.json", API_KEY_AUTH), ("config.toml", &provider)]);
+    let exec = run_image(
+        &tag,
+        &online,
+        &model,
+        &["--add-host", "host.docker.internal:host-gateway"],
+        &["codex", "exec", "--model", "gpt-evil", "--skip-git-repo-check", "--ephemeral", "hi"],
+    );
+    assert!(exec.status.success(), "{}", text(&exec.stderr));
+    let models: Vec<_> = mock.requests().into_iter().map(|r| r.model).collect();
+    assert!(!models.is_empty(), "no request reached the mock: {}", text(&exec.stderr));
+    assert!(models.iter().all(|m| m.as_deref() == Some(PIN)), "{models:?}");
+}
