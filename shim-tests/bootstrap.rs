@@ -1,0 +1,3 @@
+//! bootstrap-openclaw-codex-volume against the real Docker engine.
+
+mod support;
