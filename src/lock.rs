@@ -14,7 +14,7 @@
 //! - Pins already present are not added again, so rewriting is idempotent.
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 
 use crate::argv::{self, Form, Occurrence, Parsed};
 use crate::grammar::{self, CommandSpec, KeyValue, Meaning, Pinning, ROOT};
@@ -415,10 +415,6 @@ pub fn apply(policy: &Policy, argv0: &OsStr, args: &[OsString]) -> Outcome {
     }
 }
 
-/// For tests and explain output: argv as bytes.
-pub fn to_bytes(args: &[OsString]) -> Vec<Vec<u8>> {
-    args.iter().map(|a| a.clone().into_vec()).collect()
-}
 
 #[cfg(test)]
 mod tests {

@@ -67,7 +67,7 @@ fn pin_and_exec(
         Outcome::Refuse { path } => return Err(ShimError::RefusedSubcommand { path }),
     };
     let shim = FileId::current_exe().map_err(ShimError::SelfIdentity)?;
-    let real = find_real_codex(shim)?;
+    let real = locate_real_codex(shim).0?;
     let guard = guard::next_value(
         std::env::var_os(GUARD_VAR).as_deref(),
         ProcessId::current(),
@@ -157,6 +157,3 @@ pub fn locate_real_codex(shim: FileId) -> (Result<PathBuf, ShimError>, Vec<Skipp
     }
 }
 
-fn find_real_codex(shim: FileId) -> Result<PathBuf, ShimError> {
-    locate_real_codex(shim).0
-}
