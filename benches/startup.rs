@@ -30,11 +30,7 @@ fn main() {
     let shim = given.first().cloned().unwrap_or_else(|| root.join("services/openclaw/bin/codex"));
     // An optional second shim (e.g. a build of an older commit) is measured in the same rounds.
     let baseline = given.get(1).cloned();
-    assert!(
-        shim.is_file(),
-        "{} missing: run `make shim`",
-        shim.display()
-    );
+    assert!(shim.is_file(), "{} missing: run `make shim`", shim.display());
 
     let work = tempfile::tempdir().unwrap();
     let (shim_dir, real_dir) = (work.path().join("shim"), work.path().join("real"));
@@ -49,29 +45,18 @@ fn main() {
     let noop_c = work.path().join("noop.c");
     std::fs::write(&noop_c, "int main(void) { return 0; }\n").unwrap();
     let noop = real_dir.join("codex");
-    let built = Command::new("cc")
-        .args(["-O2", "-static", "-o"])
-        .arg(&noop)
-        .arg(&noop_c)
-        .status()
-        .unwrap();
+    let built = Command::new("cc").args(["-O2", "-static", "-o"]).arg(&noop).arg(&noop_c).status().unwrap();
     assert!(built.success(), "cc failed");
     let path = std::env::join_paths([&shim_dir, &real_dir]).unwrap();
 
     let direct = || {
         let mut c = Command::new(&noop);
-        c.env_clear()
-            .args(["exec", "hi"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        c.env_clear().args(["exec", "hi"]).stdout(Stdio::null()).stderr(Stdio::null());
         c
     };
     let shimmed = |args: &[&str], extra: &[(&str, &str)]| {
         let mut c = Command::new(shim_dir.join("codex"));
-        c.env_clear()
-            .env("PATH", &path)
-            .env("OPENCLAW_MODEL", "gpt-5.3-codex")
-            .args(args);
+        c.env_clear().env("PATH", &path).env("OPENCLAW_MODEL", "gpt-5.3-codex").args(args);
         c.stdout(Stdio::null()).stderr(Stdio::null());
         for (k, v) in extra {
             c.env(k, v);
@@ -96,10 +81,7 @@ fn main() {
             }),
         ));
     }
-    let mut samples: Vec<Vec<Duration>> = variants
-        .iter()
-        .map(|_| Vec::with_capacity(ROUNDS))
-        .collect();
+    let mut samples: Vec<Vec<Duration>> = variants.iter().map(|_| Vec::with_capacity(ROUNDS)).collect();
     for _ in 0..ROUNDS {
         for (i, (_, make)) in variants.iter().enumerate() {
             samples[i].push(time_one(&mut make()));

@@ -16,21 +16,14 @@ fn main() {
         std::process::exit(2);
     };
     let work = tempfile::tempdir().unwrap();
-    let (shim_dir, real_dir, home, tmp) = (
-        work.path().join("shim"),
-        work.path().join("real"),
-        work.path().join("codex-home"),
-        work.path().join("tmp"),
-    );
+    let (shim_dir, real_dir, home, tmp) =
+        (work.path().join("shim"), work.path().join("real"), work.path().join("codex-home"), work.path().join("tmp"));
     for dir in [&shim_dir, &real_dir, &home, &tmp] {
         std::fs::create_dir_all(dir).unwrap();
     }
     std::fs::copy(shim, shim_dir.join("codex")).unwrap();
-    std::os::unix::fs::symlink(std::fs::canonicalize(real).unwrap(), real_dir.join("codex"))
-        .unwrap();
-    let mock = mock_api::MockApi::start(vec![mock_api::Reply::Message(
-        "Hello from the stand-in model.".into(),
-    )]);
+    std::os::unix::fs::symlink(std::fs::canonicalize(real).unwrap(), real_dir.join("codex")).unwrap();
+    let mock = mock_api::MockApi::start(vec![mock_api::Reply::Message("Hello from the stand-in model.".into())]);
     std::fs::write(
         home.join("config.toml"),
         format!(
@@ -39,21 +32,8 @@ fn main() {
         ),
     )
     .unwrap();
-    let path = std::env::join_paths([
-        &shim_dir,
-        &real_dir,
-        Path::new("/usr/bin"),
-        Path::new("/bin"),
-    ])
-    .unwrap();
-    let caller = [
-        "exec",
-        "--skip-git-repo-check",
-        "--ephemeral",
-        "--model",
-        "gpt-4o",
-        "Say hello.",
-    ];
+    let path = std::env::join_paths([&shim_dir, &real_dir, Path::new("/usr/bin"), Path::new("/bin")]).unwrap();
+    let caller = ["exec", "--skip-git-repo-check", "--ephemeral", "--model", "gpt-4o", "Say hello."];
     let codex = |extra: &[(&str, &str)]| {
         let mut cmd = Command::new("codex");
         cmd.env("PATH", &path)
@@ -68,19 +48,13 @@ fn main() {
         cmd
     };
 
-    println!(
-        "== OpenClaw runs: codex {}   (with OPENCLAW_MODEL={PIN})",
-        caller.join(" ")
-    );
+    println!("== OpenClaw runs: codex {}   (with OPENCLAW_MODEL={PIN})", caller.join(" "));
     println!("\n== 1. What the shim will do (OPENCLAW_SHIM_EXPLAIN=1):");
     let explain = codex(&[("OPENCLAW_SHIM_EXPLAIN", "1")]).output().unwrap();
     let plan: serde_json::Value = serde_json::from_slice(&explain.stdout).unwrap();
     println!("{}", serde_json::to_string_pretty(&plan).unwrap());
 
-    println!(
-        "\n== 2. Running it: the real Codex CLI {} talks to a local model stand-in",
-        real.display()
-    );
+    println!("\n== 2. Running it: the real Codex CLI {} talks to a local model stand-in", real.display());
     let status = codex(&[]).status().unwrap();
     println!("codex exited with {status}");
     for request in mock.requests() {
@@ -93,26 +67,13 @@ fn main() {
 
     println!("\n== 3. The same call with OPENCLAW_MODEL_LOCK_MODE=reject:");
     let before = mock.requests().len();
-    let status = codex(&[("OPENCLAW_MODEL_LOCK_MODE", "reject")])
-        .status()
-        .unwrap();
-    println!(
-        "codex exited with {status}; requests sent: {}",
-        mock.requests().len() - before
-    );
+    let status = codex(&[("OPENCLAW_MODEL_LOCK_MODE", "reject")]).status().unwrap();
+    println!("codex exited with {status}; requests sent: {}", mock.requests().len() - before);
 
-    let pinned = mock
-        .requests()
-        .iter()
-        .all(|r| r.model.as_deref() == Some(PIN))
-        && !mock.requests().is_empty();
+    let pinned = mock.requests().iter().all(|r| r.model.as_deref() == Some(PIN)) && !mock.requests().is_empty();
     println!(
         "\n{}",
-        if pinned {
-            "OK: every request used the pinned model."
-        } else {
-            "FAILED: a request used another model."
-        }
+        if pinned { "OK: every request used the pinned model." } else { "FAILED: a request used another model." }
     );
     std::process::exit(if pinned { 0 } else { 1 });
 }

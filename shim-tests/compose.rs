@@ -53,12 +53,8 @@ fn raw_model(dir: &Path) -> Value {
 }
 
 fn keys(value: &Value) -> Vec<&str> {
-    let mut keys: Vec<&str> = value
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {value}"))
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let mut keys: Vec<&str> =
+        value.as_object().unwrap_or_else(|| panic!("not an object: {value}")).keys().map(String::as_str).collect();
     keys.sort_unstable();
     keys
 }
@@ -66,17 +62,9 @@ fn keys(value: &Value) -> Vec<&str> {
 /// `full` without the openclaw service and its volumes.
 fn without_openclaw(full: &Value) -> Value {
     let mut rest = full.clone();
-    assert!(rest["services"]
-        .as_object_mut()
-        .unwrap()
-        .remove("openclaw")
-        .is_some());
+    assert!(rest["services"].as_object_mut().unwrap().remove("openclaw").is_some());
     for volume in OPENCLAW_VOLUMES {
-        assert!(rest["volumes"]
-            .as_object_mut()
-            .unwrap()
-            .remove(volume)
-            .is_some());
+        assert!(rest["volumes"].as_object_mut().unwrap().remove(volume).is_some());
     }
     rest
 }
@@ -104,11 +92,7 @@ fn default_stack_has_no_openclaw_and_is_the_baseline() {
     let dir = tempdir();
     // The baseline: the same file as written, minus the openclaw service and its volumes.
     let baseline_file = dir.path().join("baseline.json");
-    std::fs::write(
-        &baseline_file,
-        without_openclaw(&raw_model(dir.path())).to_string(),
-    )
-    .unwrap();
+    std::fs::write(&baseline_file, without_openclaw(&raw_model(dir.path())).to_string()).unwrap();
 
     for env in [&[][..], &OPENCLAW_VARS_CHANGED[..]] {
         let default = config(dir.path(), false, env);
@@ -144,30 +128,12 @@ fn profile_adds_exactly_one_service_and_two_volumes() {
     let default = config(dir.path(), false, &[]);
     let full = config(dir.path(), true, &[]);
     assert_eq!(keys(&full["services"]), ["api", "codex-worker", "openclaw"]);
-    assert_eq!(
-        keys(&full["volumes"]),
-        [
-            "codex_auth_volume",
-            "openclaw_codex_auth_volume",
-            "openclaw_data"
-        ]
-    );
-    assert_eq!(
-        full["volumes"]["openclaw_codex_auth_volume"],
-        json!({"name": "openclaw_codex_auth_volume"})
-    );
-    assert_eq!(
-        full["volumes"]["openclaw_data"],
-        json!({"name": "openclaw_data"})
-    );
+    assert_eq!(keys(&full["volumes"]), ["codex_auth_volume", "openclaw_codex_auth_volume", "openclaw_data"]);
+    assert_eq!(full["volumes"]["openclaw_codex_auth_volume"], json!({"name": "openclaw_codex_auth_volume"}));
+    assert_eq!(full["volumes"]["openclaw_data"], json!({"name": "openclaw_data"}));
     // Everything else (api, the worker, codex_auth_volume, the network, the name) is untouched.
     let rest = without_openclaw(&full);
-    assert_eq!(
-        rest,
-        default,
-        "the profile changes the baseline at {:?}",
-        cs::diff(&default, &rest)
-    );
+    assert_eq!(rest, default, "the profile changes the baseline at {:?}", cs::diff(&default, &rest));
 }
 
 #[test]
@@ -242,10 +208,7 @@ fn openclaw_service_is_the_design_5_2() {
             "restart": "unless-stopped",
         })
     );
-    assert_eq!(
-        full["networks"],
-        json!({"local-network": {"name": "local-network", "external": true, "ipam": {}}})
-    );
+    assert_eq!(full["networks"], json!({"local-network": {"name": "local-network", "external": true, "ipam": {}}}));
 
     // The worker keeps the shared volume and its own model settings.
     let worker = &full["services"]["codex-worker"];
@@ -255,10 +218,7 @@ fn openclaw_service_is_the_design_5_2() {
     );
     assert_eq!(worker["environment"]["CODEX_MODEL"], "");
     assert_eq!(worker["environment"]["MOONMIND_CODEX_MODEL"], "");
-    assert_eq!(
-        full["services"]["api"]["image"],
-        "ghcr.io/moonladderstudios/moonmind:latest"
-    );
+    assert_eq!(full["services"]["api"]["image"], "ghcr.io/moonladderstudios/moonmind:latest");
     assert_eq!(worker["image"], "ghcr.io/moonladderstudios/moonmind:latest");
 }
 
@@ -267,11 +227,7 @@ fn env_file_is_optional_and_reaches_only_openclaw() {
     let dir = tempdir();
     // No .env: the profile resolves (checked by the other tests). A .env: loaded into openclaw
     // only, and it cannot move CODEX_HOME off the dedicated volume (environment beats env_file).
-    std::fs::write(
-        dir.path().join(".env"),
-        "OPENCLAW_TEST_MARKER=from-dotenv\nCODEX_HOME=/elsewhere\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join(".env"), "OPENCLAW_TEST_MARKER=from-dotenv\nCODEX_HOME=/elsewhere\n").unwrap();
     let full = config(dir.path(), true, &[]);
     let env = |service: &str| full["services"][service]["environment"].clone();
     assert_eq!(env("openclaw")["OPENCLAW_TEST_MARKER"], "from-dotenv");
@@ -286,10 +242,7 @@ fn env_file_is_optional_and_reaches_only_openclaw() {
 fn openclaw_variables_change_only_openclaw() {
     let dir = tempdir();
     // With the workers' models set, and with their defaults.
-    let worker_vars = [
-        ("CODEX_MODEL", "gpt-worker"),
-        ("MOONMIND_CODEX_MODEL", "gpt-worker-mm"),
-    ];
+    let worker_vars = [("CODEX_MODEL", "gpt-worker"), ("MOONMIND_CODEX_MODEL", "gpt-worker-mm")];
     openclaw_variables_change_only_openclaw_with(dir.path(), &worker_vars);
     openclaw_variables_change_only_openclaw_with(dir.path(), &[]);
 }
@@ -299,26 +252,10 @@ fn openclaw_variables_change_only_openclaw_with(dir: &Path, worker_vars: &[(&str
     let worker_before = before["services"]["codex-worker"].clone();
     let openclaw_env = "services.openclaw.environment";
     let cases: [(&str, &str, Vec<String>); 6] = [
-        (
-            "OPENCLAW_MODEL",
-            "gpt-other",
-            vec![format!("{openclaw_env}.OPENCLAW_MODEL")],
-        ),
-        (
-            "OPENCLAW_MODEL_LOCK_MODE",
-            "reject",
-            vec![format!("{openclaw_env}.OPENCLAW_MODEL_LOCK_MODE")],
-        ),
-        (
-            "OPENCLAW_CODEX_VOLUME_NAME",
-            "oc-codex-changed",
-            vec!["volumes.openclaw_codex_auth_volume.name".into()],
-        ),
-        (
-            "OPENCLAW_DATA_VOLUME_NAME",
-            "oc-data-changed",
-            vec!["volumes.openclaw_data.name".into()],
-        ),
+        ("OPENCLAW_MODEL", "gpt-other", vec![format!("{openclaw_env}.OPENCLAW_MODEL")]),
+        ("OPENCLAW_MODEL_LOCK_MODE", "reject", vec![format!("{openclaw_env}.OPENCLAW_MODEL_LOCK_MODE")]),
+        ("OPENCLAW_CODEX_VOLUME_NAME", "oc-codex-changed", vec!["volumes.openclaw_codex_auth_volume.name".into()]),
+        ("OPENCLAW_DATA_VOLUME_NAME", "oc-data-changed", vec!["volumes.openclaw_data.name".into()]),
         (
             "OPENCLAW_CODEX_VOLUME_PATH",
             "/srv/oc-codex",
@@ -330,11 +267,7 @@ fn openclaw_variables_change_only_openclaw_with(dir: &Path, worker_vars: &[(&str
                 "services.openclaw.volumes.0.target".into(),
             ],
         ),
-        (
-            "OPENCLAW_IMAGE",
-            "x.invalid/oc:1",
-            vec!["services.openclaw.image".into()],
-        ),
+        ("OPENCLAW_IMAGE", "x.invalid/oc:1", vec!["services.openclaw.image".into()]),
     ];
     for (var, value, expected) in &cases {
         // From the caller's environment: exactly the expected paths change.
@@ -344,23 +277,10 @@ fn openclaw_variables_change_only_openclaw_with(dir: &Path, worker_vars: &[(&str
         assert_eq!(&cs::diff(&before, &after), expected, "{var}={value}");
         assert_eq!(after["services"]["codex-worker"], worker_before, "{var}");
         let worker = &after["services"]["codex-worker"]["environment"];
-        let model = |name: &str| {
-            worker_vars
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map_or("", |(_, v)| v)
-        };
+        let model = |name: &str| worker_vars.iter().find(|(k, _)| *k == name).map_or("", |(_, v)| v);
         assert_eq!(worker["CODEX_MODEL"], model("CODEX_MODEL"), "{var}");
-        assert_eq!(
-            worker["MOONMIND_CODEX_MODEL"],
-            model("MOONMIND_CODEX_MODEL"),
-            "{var}"
-        );
-        assert_eq!(
-            after["volumes"]["codex_auth_volume"],
-            json!({"name": "codex_auth_volume"}),
-            "{var}"
-        );
+        assert_eq!(worker["MOONMIND_CODEX_MODEL"], model("MOONMIND_CODEX_MODEL"), "{var}");
+        assert_eq!(after["volumes"]["codex_auth_volume"], json!({"name": "codex_auth_volume"}), "{var}");
 
         // From .env: the same, plus the variable itself in openclaw's environment (env_file).
         std::fs::write(dir.join(".env"), format!("{var}={value}\n")).unwrap();
@@ -373,9 +293,7 @@ fn openclaw_variables_change_only_openclaw_with(dir: &Path, worker_vars: &[(&str
         for path in &changed {
             assert!(
                 path.starts_with("services.openclaw.")
-                    || OPENCLAW_VOLUMES
-                        .iter()
-                        .any(|v| path.starts_with(&format!("volumes.{v}."))),
+                    || OPENCLAW_VOLUMES.iter().any(|v| path.starts_with(&format!("volumes.{v}."))),
                 "{var} in .env changed {path}"
             );
         }
@@ -411,13 +329,8 @@ fn no_variable_is_required() {
     let mut cmd = cs::compose(dir.path(), &[]);
     cmd.args(["config", "--variables", "--format", "json"]);
     let variables = cs::json(&cs::run_ok(&mut cmd));
-    let required: Vec<&String> = variables
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(_, v)| v["Required"] != false)
-        .map(|(k, _)| k)
-        .collect();
+    let required: Vec<&String> =
+        variables.as_object().unwrap().iter().filter(|(_, v)| v["Required"] != false).map(|(k, _)| k).collect();
     assert!(required.is_empty(), "required variables: {required:?}");
     assert!(variables.get("OPENCLAW_MODEL").is_some());
 }
@@ -433,10 +346,8 @@ fn template_vars() -> Vec<(String, String, bool)> {
             None => (line, true),
         };
         let (name, value) = body.split_once('=')?;
-        let is_name = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        let is_name =
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
         is_name.then(|| (name.to_string(), value.to_string(), active))
     };
     let mut vars = Vec::new();
@@ -485,11 +396,8 @@ fn env_template_documents_every_variable_with_the_compose_defaults() {
     }
 
     // §4: the five OpenClaw variables with their defaults, and nothing else set.
-    let active: Vec<(&str, &str)> = vars
-        .iter()
-        .filter(|(_, _, active)| *active)
-        .map(|(n, v, _)| (n.as_str(), v.as_str()))
-        .collect();
+    let active: Vec<(&str, &str)> =
+        vars.iter().filter(|(_, _, active)| *active).map(|(n, v, _)| (n.as_str(), v.as_str())).collect();
     assert_eq!(
         active,
         [
@@ -518,12 +426,7 @@ fn env_template_documents_every_variable_with_the_compose_defaults() {
 }
 
 /// `make -s TARGET` in the repository against `dir` as the project directory.
-fn make(
-    target: &str,
-    dir: &Path,
-    compose_args: &str,
-    env: &[(&str, &str)],
-) -> std::process::Output {
+fn make(target: &str, dir: &Path, compose_args: &str, env: &[(&str, &str)]) -> std::process::Output {
     cs::docker_config(); // fetched once, before make runs packaging/fetch-compose.sh
     let mut cmd = cs::clean("make");
     cmd.arg("-s")
@@ -565,27 +468,19 @@ fn make_config_adds_the_profile_when_openclaw_enabled() {
     ] {
         std::fs::write(&dotenv, file).unwrap();
         let env: Vec<(&str, &str)> = env.map(|v| ("OPENCLAW_ENABLED", v)).into_iter().collect();
-        assert_eq!(
-            has_openclaw(&make("config", dir.path(), "", &env)),
-            expected,
-            ".env {file:?}, environment {env:?}"
-        );
+        assert_eq!(has_openclaw(&make("config", dir.path(), "", &env)), expected, ".env {file:?}, environment {env:?}");
     }
     std::fs::write(&dotenv, "OPENCLAW_ENABLED=ture\n").unwrap();
     let out = make("config", dir.path(), "", &[]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("OPENCLAW_ENABLED=ture: expected true or false"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("OPENCLAW_ENABLED=ture: expected true or false"));
 }
 
 // ---------------------------------------------------------------------------------------------
 // The real Docker engine
 
 fn state(info: &Value) -> (bool, String) {
-    (
-        info["State"]["Running"] == true,
-        info["State"]["Status"].as_str().unwrap().to_string(),
-    )
+    (info["State"]["Running"] == true, info["State"]["Status"].as_str().unwrap().to_string())
 }
 
 /// `State.StartedAt` as (seconds part, nanoseconds) so that it compares correctly.
@@ -598,10 +493,7 @@ fn started_at(info: &Value) -> (String, u32) {
 }
 
 fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
+    pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
 }
 
 #[test]
@@ -625,23 +517,14 @@ fn profile_up_openclaw_creates_its_volumes_and_starts_after_api() {
     // Both dedicated volumes exist, created by this project; the workers' volume was not touched.
     for volume in [&stack.openclaw_codex_volume, &stack.openclaw_data_volume] {
         let info = cs::inspect("volume", volume);
-        assert_eq!(
-            info["Labels"]["com.docker.compose.project"],
-            stack.project.as_str()
-        );
+        assert_eq!(info["Labels"]["com.docker.compose.project"], stack.project.as_str());
     }
     assert!(!cs::volume_exists(&stack.codex_volume));
     // On the external network, reachable as `openclaw`, with exactly its two volumes.
     let networks = &openclaw["NetworkSettings"]["Networks"];
     assert_eq!(keys(networks), [stack.network.as_str()]);
-    assert!(networks[&stack.network]["Aliases"]
-        .as_array()
-        .unwrap()
-        .contains(&json!("openclaw")));
-    assert_eq!(
-        keys(&api["NetworkSettings"]["Networks"]),
-        [stack.network.as_str()]
-    );
+    assert!(networks[&stack.network]["Aliases"].as_array().unwrap().contains(&json!("openclaw")));
+    assert_eq!(keys(&api["NetworkSettings"]["Networks"]), [stack.network.as_str()]);
     assert_eq!(
         cs::volume_mounts(&openclaw),
         (
@@ -653,10 +536,7 @@ fn profile_up_openclaw_creates_its_volumes_and_starts_after_api() {
         )
     );
     assert_eq!(openclaw["Config"]["User"], "app");
-    assert_eq!(
-        openclaw["HostConfig"]["RestartPolicy"]["Name"],
-        "unless-stopped"
-    );
+    assert_eq!(openclaw["HostConfig"]["RestartPolicy"]["Name"], "unless-stopped");
 }
 
 #[test]
@@ -676,9 +556,7 @@ fn default_up_creates_no_openclaw_container_or_volume() {
 
 #[test]
 fn openclaw_and_worker_never_share_a_volume_and_down_openclaw_leaves_the_rest() {
-    if !cs::engine_or_skip(
-        "openclaw_and_worker_never_share_a_volume_and_down_openclaw_leaves_the_rest",
-    ) {
+    if !cs::engine_or_skip("openclaw_and_worker_never_share_a_volume_and_down_openclaw_leaves_the_rest") {
         return;
     }
     let stack = Stack::new();
@@ -690,10 +568,7 @@ fn openclaw_and_worker_never_share_a_volume_and_down_openclaw_leaves_the_rest() 
 
     // Mounts, as the engine reports them.
     assert_eq!(cs::volume_mounts(&api), (vec![], 0));
-    assert_eq!(
-        cs::volume_mounts(&worker),
-        (owned(&[(&stack.codex_volume, "/home/app/.codex")]), 1)
-    );
+    assert_eq!(cs::volume_mounts(&worker), (owned(&[(&stack.codex_volume, "/home/app/.codex")]), 1));
     assert_eq!(
         cs::volume_mounts(&openclaw),
         (
@@ -710,62 +585,15 @@ fn openclaw_and_worker_never_share_a_volume_and_down_openclaw_leaves_the_rest() 
         cmd.args(args).stdin(std::process::Stdio::piped());
         let mut child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
         use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
         child.wait_with_output().unwrap().status.code()
     };
-    assert_eq!(
-        exec(
-            "codex-worker",
-            &["/standin", "put", "/home/app/.codex/worker-file"],
-            "w"
-        ),
-        Some(0)
-    );
-    assert_eq!(
-        exec(
-            "openclaw",
-            &["/standin", "put", "/home/app/.codex/openclaw-file"],
-            "o"
-        ),
-        Some(0)
-    );
-    assert_eq!(
-        exec(
-            "codex-worker",
-            &["/standin", "exists", "/home/app/.codex/worker-file"],
-            ""
-        ),
-        Some(0)
-    );
-    assert_eq!(
-        exec(
-            "openclaw",
-            &["/standin", "exists", "/home/app/.codex/openclaw-file"],
-            ""
-        ),
-        Some(0)
-    );
-    assert_eq!(
-        exec(
-            "openclaw",
-            &["/standin", "exists", "/home/app/.codex/worker-file"],
-            ""
-        ),
-        Some(1)
-    );
-    assert_eq!(
-        exec(
-            "codex-worker",
-            &["/standin", "exists", "/home/app/.codex/openclaw-file"],
-            ""
-        ),
-        Some(1)
-    );
+    assert_eq!(exec("codex-worker", &["/standin", "put", "/home/app/.codex/worker-file"], "w"), Some(0));
+    assert_eq!(exec("openclaw", &["/standin", "put", "/home/app/.codex/openclaw-file"], "o"), Some(0));
+    assert_eq!(exec("codex-worker", &["/standin", "exists", "/home/app/.codex/worker-file"], ""), Some(0));
+    assert_eq!(exec("openclaw", &["/standin", "exists", "/home/app/.codex/openclaw-file"], ""), Some(0));
+    assert_eq!(exec("openclaw", &["/standin", "exists", "/home/app/.codex/worker-file"], ""), Some(1));
+    assert_eq!(exec("codex-worker", &["/standin", "exists", "/home/app/.codex/openclaw-file"], ""), Some(1));
 
     // `--profile openclaw down openclaw`: OpenClaw's container goes, the rest keeps running.
     stack.compose_ok(&["--profile", "openclaw", "down", "openclaw"]);
@@ -774,26 +602,12 @@ fn openclaw_and_worker_never_share_a_volume_and_down_openclaw_leaves_the_rest() 
         let now = stack.inspect(service);
         assert_eq!(now["Id"], before["Id"], "{service} was recreated");
         assert_eq!(state(&now), (true, "running".into()), "{service}");
-        assert_eq!(
-            now["State"]["StartedAt"], before["State"]["StartedAt"],
-            "{service} restarted"
-        );
+        assert_eq!(now["State"]["StartedAt"], before["State"]["StartedAt"], "{service} restarted");
     }
-    for volume in [
-        &stack.codex_volume,
-        &stack.openclaw_codex_volume,
-        &stack.openclaw_data_volume,
-    ] {
+    for volume in [&stack.codex_volume, &stack.openclaw_codex_volume, &stack.openclaw_data_volume] {
         assert!(cs::volume_exists(volume), "{volume} was removed");
     }
-    assert_eq!(
-        exec(
-            "codex-worker",
-            &["/standin", "exists", "/home/app/.codex/worker-file"],
-            ""
-        ),
-        Some(0)
-    );
+    assert_eq!(exec("codex-worker", &["/standin", "exists", "/home/app/.codex/worker-file"], ""), Some(0));
 
     // The design's literal `--profile openclaw down` (no service) takes the whole project down
     // with Compose v2: the README and `make down SERVICES=openclaw` name the service for that.
@@ -834,21 +648,14 @@ fn make_up_and_down_follow_openclaw_enabled() {
     assert_eq!(stack.services(), ["api", "codex-worker"]);
     make("up", &[("OPENCLAW_ENABLED", "true")], &[]);
     assert_eq!(stack.services(), ["api", "codex-worker", "openclaw"]);
-    make(
-        "down",
-        &[("OPENCLAW_ENABLED", "true")],
-        &["SERVICES=openclaw"],
-    );
+    make("down", &[("OPENCLAW_ENABLED", "true")], &["SERVICES=openclaw"]);
     assert_eq!(stack.services(), ["api", "codex-worker"]);
     std::fs::write(stack.dir.path().join(".env"), "OPENCLAW_ENABLED=true\n").unwrap();
     make("up", &[], &["SERVICES=openclaw"]);
     assert_eq!(stack.services(), ["api", "codex-worker", "openclaw"]);
     make("down", &[], &[]);
     assert_eq!(stack.services(), Vec::<String>::new());
-    assert!(
-        cs::volume_exists(&stack.openclaw_codex_volume),
-        "make down keeps volumes"
-    );
+    assert!(cs::volume_exists(&stack.openclaw_codex_volume), "make down keeps volumes");
 }
 
 /// §9 item 2 with the real OpenClaw image (OPENCLAW_TEST_IMAGE, e.g. moonmind/openclaw:local from
@@ -857,10 +664,7 @@ fn make_up_and_down_follow_openclaw_enabled() {
 #[test]
 fn codex_login_status_in_openclaw_uses_only_its_volume() {
     const TEST: &str = "codex_login_status_in_openclaw_uses_only_its_volume";
-    let Some(image) = std::env::var("OPENCLAW_TEST_IMAGE")
-        .ok()
-        .filter(|v| !v.is_empty())
-    else {
+    let Some(image) = std::env::var("OPENCLAW_TEST_IMAGE").ok().filter(|v| !v.is_empty()) else {
         eprintln!(
             "######## SKIPPED {TEST}: set OPENCLAW_TEST_IMAGE to a built OpenClaw image \
              (make image; e.g. OPENCLAW_TEST_IMAGE=moonmind/openclaw:local) ########"
@@ -875,22 +679,9 @@ fn codex_login_status_in_openclaw_uses_only_its_volume() {
     // The server command is not what this test is about (the OpenClaw package may not be in a
     // test image): the entrypoint still runs every check, then execs this instead.
     let over = stack.dir.path().join("command.override.yaml");
-    std::fs::write(
-        &over,
-        "services:\n  openclaw:\n    command: [\"sleep\", \"infinity\"]\n",
-    )
-    .unwrap();
+    std::fs::write(&over, "services:\n  openclaw:\n    command: [\"sleep\", \"infinity\"]\n").unwrap();
     stack.overrides.push(over);
-    let run_args = [
-        "--profile",
-        "openclaw",
-        "run",
-        "--rm",
-        "--no-deps",
-        "-T",
-        "--pull",
-        "never",
-    ];
+    let run_args = ["--profile", "openclaw", "run", "--rm", "--no-deps", "-T", "--pull", "never"];
 
     // Control: on the empty dedicated volume, codex is not logged in.
     let mut cmd = stack.compose(&run_args);
@@ -913,9 +704,7 @@ fn codex_login_status_in_openclaw_uses_only_its_volume() {
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().unwrap();
-        stdin
-            .write_all(br#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test-123456"}"#)
-            .unwrap();
+        stdin.write_all(br#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test-123456"}"#).unwrap();
     }
     let out = child.wait_with_output().unwrap();
     assert!(
@@ -941,10 +730,7 @@ fn codex_login_status_in_openclaw_uses_only_its_volume() {
             (&stack.openclaw_data_volume, "/var/lib/openclaw"),
         ])
     );
-    assert!(
-        !cs::volume_exists(&stack.codex_volume),
-        "the workers' volume exists"
-    );
+    assert!(!cs::volume_exists(&stack.codex_volume), "the workers' volume exists");
 
     let mut cmd = stack.compose(&["exec", "-T", "openclaw", "codex", "login", "status"]);
     let out = cs::run(&mut cmd);

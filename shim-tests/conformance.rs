@@ -87,10 +87,7 @@ fn arity_name(arity: Arity) -> &'static str {
 }
 
 fn values_match(arity: Arity, values: &Values) -> bool {
-    matches!(
-        (arity, values),
-        (Arity::Flag, Values::Flag) | (Arity::One, Values::One) | (Arity::Many, Values::Many)
-    )
+    matches!((arity, values), (Arity::Flag, Values::Flag) | (Arity::One, Values::One) | (Arity::Many, Values::Many))
 }
 
 /// The page is the help of `path` itself: a removed command would be taken for the root's PROMPT
@@ -100,32 +97,21 @@ fn usage_names(page: &HelpPage, path: &[&str]) -> bool {
     words.next() == Some("Usage:")
         && words.next() == Some("codex")
         && path.iter().all(|p| words.next() == Some(p))
-        && words
-            .next()
-            .is_none_or(|w| w.starts_with(['[', '<', '(', '-']))
+        && words.next().is_none_or(|w| w.starts_with(['[', '<', '(', '-']))
 }
 
 /// Every difference between the table's entry for `path` and the help page of that command.
 fn compare(path: &[&str], spec: &CommandSpec, page: &HelpPage) -> Vec<String> {
-    let at = if path.is_empty() {
-        "`codex`".to_owned()
-    } else {
-        format!("`codex {}`", path.join(" "))
-    };
+    let at = if path.is_empty() { "`codex`".to_owned() } else { format!("`codex {}`", path.join(" ")) };
     let mut problems = Vec::new();
     if !usage_names(page, path) {
-        problems.push(format!(
-            "{at}: --help is not this command's help (usage line {:?})",
-            page.usage
-        ));
+        problems.push(format!("{at}: --help is not this command's help (usage line {:?})", page.usage));
         return problems;
     }
     for listed in &page.options {
         let Some(long) = &listed.long else {
-            problems.push(format!(
-                "{at}: the CLI lists {} without a long name; the table cannot hold it",
-                listed.name()
-            ));
+            problems
+                .push(format!("{at}: the CLI lists {} without a long name; the table cannot hold it", listed.name()));
             continue;
         };
         let Some(known) = spec.find_long(long) else {
@@ -151,15 +137,8 @@ fn compare(path: &[&str], spec: &CommandSpec, page: &HelpPage) -> Vec<String> {
         }
     }
     for known in spec.all_options() {
-        if !page
-            .options
-            .iter()
-            .any(|o| o.long.as_deref() == Some(known.long))
-        {
-            problems.push(format!(
-                "{at}: the table has option --{}, the CLI does not list it",
-                known.long
-            ));
+        if !page.options.iter().any(|o| o.long.as_deref() == Some(known.long)) {
+            problems.push(format!("{at}: the table has option --{}, the CLI does not list it", known.long));
         }
     }
     let joined = |name: &str| {
@@ -169,27 +148,20 @@ fn compare(path: &[&str], spec: &CommandSpec, page: &HelpPage) -> Vec<String> {
     };
     for listed in page.commands.iter().filter(|c| c.name != "help") {
         let Some(known) = spec.subcommands.iter().find(|c| c.name == listed.name) else {
-            problems.push(format!(
-                "{at}: the CLI lists subcommand `{}`, missing from the table",
-                listed.name
-            ));
+            problems.push(format!("{at}: the CLI lists subcommand `{}`, missing from the table", listed.name));
             continue;
         };
         for alias in &listed.aliases {
             if !known.aliases.contains(&alias.as_str()) {
-                problems.push(format!(
-                    "{at}: the CLI lists alias `{alias}` of `{}`, missing from the table",
-                    listed.name
-                ));
+                problems
+                    .push(format!("{at}: the CLI lists alias `{alias}` of `{}`, missing from the table", listed.name));
             }
         }
         for alias in known.aliases {
             let hidden = HIDDEN_ALIASES.contains(&(joined(known.name).as_str(), alias));
             if !listed.aliases.iter().any(|a| a == alias) && !hidden {
-                problems.push(format!(
-                    "{at}: the table has alias `{alias}` of `{}`, the CLI does not list it",
-                    known.name
-                ));
+                problems
+                    .push(format!("{at}: the table has alias `{alias}` of `{}`, the CLI does not list it", known.name));
             }
         }
     }
@@ -202,10 +174,9 @@ fn compare(path: &[&str], spec: &CommandSpec, page: &HelpPage) -> Vec<String> {
                 "{at}: the table has subcommand `{}`, the CLI does not list it (hidden? add it to HIDDEN_COMMANDS)",
                 known.name
             )),
-            (true, true) => problems.push(format!(
-                "{at}: `{}` is listed now; remove it from HIDDEN_COMMANDS",
-                known.name
-            )),
+            (true, true) => {
+                problems.push(format!("{at}: `{}` is listed now; remove it from HIDDEN_COMMANDS", known.name))
+            }
             _ => {}
         }
     }
@@ -227,10 +198,7 @@ fn grammar_table_matches_the_real_cli_help() {
             (path, via_alias)
         })
         .collect();
-    for hidden in HIDDEN_COMMANDS
-        .iter()
-        .map(|h| h.split(' ').collect::<Vec<_>>())
-    {
+    for hidden in HIDDEN_COMMANDS.iter().map(|h| h.split(' ').collect::<Vec<_>>()) {
         assert!(
             commands.iter().any(|(path, _)| *path == hidden),
             "HIDDEN_COMMANDS names `{}`, which the table does not have",
@@ -247,9 +215,7 @@ fn grammar_table_matches_the_real_cli_help() {
                     let mut problems = Vec::new();
                     for (path, spec) in chunk {
                         match real_help(home, path) {
-                            Ok(text) => {
-                                problems.extend(compare(path, spec, &help_text::parse(&text)))
-                            }
+                            Ok(text) => problems.extend(compare(path, spec, &help_text::parse(&text))),
                             Err(error) => problems.push(error),
                         }
                     }
@@ -257,10 +223,7 @@ fn grammar_table_matches_the_real_cli_help() {
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap())
-            .collect()
+        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
     });
     for (path, via_alias) in &alias_checks {
         match real_help(home.path(), via_alias) {
@@ -280,11 +243,7 @@ fn grammar_table_matches_the_real_cli_help() {
         problems.len(),
         problems.join("\n  ")
     );
-    assert!(
-        commands.len() > 50,
-        "the walk found only {} commands",
-        commands.len()
-    );
+    assert!(commands.len() > 50, "the walk found only {} commands", commands.len());
 }
 
 #[test]
@@ -294,23 +253,14 @@ fn the_drift_check_reports_each_kind_of_difference() {
     let home = tempfile::tempdir().unwrap();
     let text = real_help(home.path(), &["exec"]).unwrap();
     let exec = ROOT.find_subcommand("exec").unwrap();
-    assert_eq!(
-        compare(&["exec"], exec, &help_text::parse(&text)),
-        Vec::<String>::new()
-    );
+    assert_eq!(compare(&["exec"], exec, &help_text::parse(&text)), Vec::<String>::new());
     let edited = text
         .replace("  -i, --image <FILE>...", "  -i, --image <FILE>")
         .replace("      --oss\n", "      --oss-v2\n")
         .replace("  -m, --model <MODEL>", "  -M, --model <MODEL>")
         .replace("      --ephemeral\n", "      --ephemeral <WHEN>\n")
-        .replace(
-            "  help    Print",
-            "  spawn   Start a sub-agent\n          on any model\n  help    Print",
-        )
-        .replace(
-            "  review  Run a code review",
-            "  reviews  Run a code review",
-        );
+        .replace("  help    Print", "  spawn   Start a sub-agent\n          on any model\n  help    Print")
+        .replace("  review  Run a code review", "  reviews  Run a code review");
     let problems = compare(&["exec"], exec, &help_text::parse(&edited));
     let expected = [
         "--image takes One in the CLI, many values in the table",
@@ -323,10 +273,7 @@ fn the_drift_check_reports_each_kind_of_difference() {
         "the table has subcommand `review`, the CLI does not list it",
     ];
     for needle in expected {
-        assert!(
-            problems.iter().any(|p| p.contains(needle)),
-            "no problem mentions {needle:?}: {problems:#?}"
-        );
+        assert!(problems.iter().any(|p| p.contains(needle)), "no problem mentions {needle:?}: {problems:#?}");
     }
     assert_eq!(problems.len(), expected.len(), "{problems:#?}");
 
@@ -339,10 +286,7 @@ fn the_drift_check_reports_each_kind_of_difference() {
     let root_edited = root_text.replace(" [aliases: e]", "");
     let problems = compare(&[], &ROOT, &help_text::parse(&root_edited));
     assert_eq!(problems.len(), 1, "{problems:#?}");
-    assert!(
-        problems[0].contains("the table has alias `e`"),
-        "{problems:#?}"
-    );
+    assert!(problems[0].contains("the table has alias `e`"), "{problems:#?}");
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -358,6 +302,8 @@ enum Expect {
     /// Nothing in argv chooses a model (files in CODEX_HOME or the project may): both modes as
     /// force above.
     Benign,
+    /// The shim refuses the call in both modes (exit 77) and codex never runs.
+    Refused,
     /// The real codex refuses the call itself with this exit code, shim or not: force and (for a
     /// benign argv) reject exit with it and send nothing; reject exits 77 for an attempt.
     CodexFails { code: i32, attempt: bool },
@@ -385,20 +331,15 @@ struct Case {
 }
 
 const fn attempt(name: &'static str, args: &'static [&'static str]) -> Case {
-    Case {
-        name,
-        args,
-        expect: Expect::Attempt,
-        cwd: Cwd::Tree,
-        script: Script::Plain,
-    }
+    Case { name, args, expect: Expect::Attempt, cwd: Cwd::Tree, script: Script::Plain }
+}
+
+const fn refused(name: &'static str, args: &'static [&'static str]) -> Case {
+    Case { expect: Expect::Refused, ..attempt(name, args) }
 }
 
 const fn benign(name: &'static str, args: &'static [&'static str]) -> Case {
-    Case {
-        expect: Expect::Benign,
-        ..attempt(name, args)
-    }
+    Case { expect: Expect::Benign, ..attempt(name, args) }
 }
 
 impl Case {
@@ -410,21 +351,13 @@ impl Case {
     }
     const fn codex_fails(self, code: i32) -> Case {
         let attempt = matches!(self.expect, Expect::Attempt);
-        Case {
-            expect: Expect::CodexFails { code, attempt },
-            ..self
-        }
+        Case { expect: Expect::CodexFails { code, attempt }, ..self }
     }
     fn needs_session(&self) -> bool {
-        self.args
-            .iter()
-            .any(|a| a.contains("{SESSION}") || *a == "--last")
+        self.args.iter().any(|a| a.contains("{SESSION}") || *a == "--last")
     }
     fn is_attempt(&self) -> bool {
-        matches!(
-            self.expect,
-            Expect::Attempt | Expect::CodexFails { attempt: true, .. }
-        )
+        matches!(self.expect, Expect::Attempt | Expect::Refused | Expect::CodexFails { attempt: true, .. })
     }
 }
 
@@ -554,21 +487,20 @@ const NESTED: &[Case] = &[
           "--skip-git-repo-check", "--ephemeral", "-c", "model_provider=other", "hi"]),
 ];
 
-/// Attempts the shim lets through (see `known_shim_gaps`): kept out of `CORPUS` so the suite stays
-/// green, run with `cargo test --test conformance -- --ignored`.
+/// Ways around codex's own configuration: its internal helper forms (codex runs them through its own
+/// executable, never through PATH) and dropping the operator's config.toml with its provider.
 #[rustfmt::skip]
-const KNOWN_GAPS: &[Case] = &[
-    // The shim passes every `--codex-run-as-*` argv[1] through untouched. This helper execs
-    // argv[3] with argv[2] as its argv[0] and the rest as arguments; `/proc/self/exe` is then the
-    // real codex.
-    attempt("--codex-run-as-arg0-exec-helper codex /proc/self/exe exec -m X",
+const ESCAPES: &[Case] = &[
+    // `--codex-run-as-arg0-exec-helper NAME PROGRAM ARGS` execs PROGRAM; `/proc/self/exe` is then
+    // the real codex, running ARGS the shim never saw.
+    refused("--codex-run-as-arg0-exec-helper codex /proc/self/exe exec -m X",
         &["--codex-run-as-arg0-exec-helper", "codex", "/proc/self/exe",
           "exec", "--skip-git-repo-check", "--ephemeral", "-m", "gpt-evil", "hi"]),
-    attempt("--codex-run-as-arg0-exec-helper codex /proc/self/exe exec -c model_provider=other",
+    refused("--codex-run-as-arg0-exec-helper codex /proc/self/exe exec -c model_provider=other",
         &["--codex-run-as-arg0-exec-helper", "codex", "/proc/self/exe",
           "exec", "--skip-git-repo-check", "--ephemeral", "-c", "model_provider=other", "hi"]),
-    // Drops the operator's config.toml and with it the configured provider: requests go to the
-    // built-in `openai` provider (wss/https://api.openai.com), never to the operator's endpoint.
+    // Drops the operator's config.toml and with it the configured provider: requests would go to
+    // the built-in `openai` provider (wss/https://api.openai.com), not the operator's endpoint.
     attempt("exec --ignore-user-config", exec!["--ignore-user-config", "hi"]),
 ];
 
@@ -730,10 +662,8 @@ fn prepare(case: &Case, mode: &str) -> Result<(World, Option<String>), String> {
 }
 
 fn describe(requests: &[Request]) -> String {
-    let list: Vec<String> = requests
-        .iter()
-        .map(|r| format!("{} model={:?} subagent={:?}", r.path, r.model, r.subagent))
-        .collect();
+    let list: Vec<String> =
+        requests.iter().map(|r| format!("{} model={:?} subagent={:?}", r.path, r.model, r.subagent)).collect();
     format!("[{}]", list.join(", "))
 }
 
@@ -741,17 +671,11 @@ fn describe(requests: &[Request]) -> String {
 fn run_case(case: &Case, mode: &str) -> Result<(), String> {
     let (world, session) = prepare(case, mode)?;
     let before = world.setup.mock.requests().len();
-    let args: Vec<String> = case
-        .args
-        .iter()
-        .map(|a| world.expand(a, session.as_deref()))
-        .collect();
+    let args: Vec<String> = case.args.iter().map(|a| world.expand(a, session.as_deref())).collect();
     let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut command = world.setup.codex(&arg_refs);
     // A passing run takes a second or two; a redirect to an unreachable endpoint retries for ever.
-    command
-        .env("OPENCLAW_MODEL_LOCK_MODE", mode)
-        .timeout(std::time::Duration::from_secs(30));
+    command.env("OPENCLAW_MODEL_LOCK_MODE", mode).timeout(std::time::Duration::from_secs(30));
     match case.cwd {
         Cwd::Tree => {}
         Cwd::Project => {
@@ -782,6 +706,7 @@ fn run_case(case: &Case, mode: &str) -> Result<(), String> {
     let rejecting = mode == "reject" && case.is_attempt();
     let expected_code = match case.expect {
         _ if rejecting => 77,
+        Expect::Refused => 77,
         Expect::Attempt | Expect::Benign => 0,
         Expect::CodexFails { code, .. } => code,
     };
@@ -791,7 +716,7 @@ fn run_case(case: &Case, mode: &str) -> Result<(), String> {
     if !redirected.is_empty() {
         return fail("requests reached the second mock");
     }
-    if rejecting || matches!(case.expect, Expect::CodexFails { .. }) {
+    if rejecting || matches!(case.expect, Expect::Refused | Expect::CodexFails { .. }) {
         if !requests.is_empty() {
             return fail("expected no request");
         }
@@ -808,11 +733,7 @@ fn run_case(case: &Case, mode: &str) -> Result<(), String> {
             return fail("a sub-agent ran");
         }
     }
-    if case.args.contains(&"review")
-        && !requests
-            .iter()
-            .any(|r| r.subagent.as_deref() == Some("review"))
-    {
+    if case.args.contains(&"review") && !requests.iter().any(|r| r.subagent.as_deref() == Some("review")) {
         return fail("no review request: the case did not test the review model");
     }
     if case.script != Script::Plain && requests.len() < 2 {
@@ -823,10 +744,7 @@ fn run_case(case: &Case, mode: &str) -> Result<(), String> {
 
 /// Runs every case in both modes, two at a time, and fails once listing every failure.
 fn run_corpus(cases: &[Case]) {
-    let runs: Vec<(&Case, &str)> = cases
-        .iter()
-        .flat_map(|c| [(c, "force"), (c, "reject")])
-        .collect();
+    let runs: Vec<(&Case, &str)> = cases.iter().flat_map(|c| [(c, "force"), (c, "reject")]).collect();
     let failures: Vec<String> = std::thread::scope(|scope| {
         let workers: Vec<_> = runs
             .chunks(runs.len().div_ceil(2))
@@ -835,26 +753,15 @@ fn run_corpus(cases: &[Case]) {
                     chunk
                         .iter()
                         .filter_map(|(case, mode)| {
-                            run_case(case, mode)
-                                .err()
-                                .map(|e| format!("[{mode}] {}: {e}", case.name))
+                            run_case(case, mode).err().map(|e| format!("[{mode}] {}: {e}", case.name))
                         })
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap())
-            .collect()
+        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
     });
-    assert!(
-        failures.is_empty(),
-        "{} of {} runs failed:\n{}",
-        failures.len(),
-        runs.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} runs failed:\n{}", failures.len(), runs.len(), failures.join("\n"));
 }
 
 const CORPUS: &[&[Case]] = &[
@@ -868,6 +775,7 @@ const CORPUS: &[&[Case]] = &[
     SESSIONS_AND_REVIEWS,
     OPENCLAW,
     BENIGN,
+    ESCAPES,
 ];
 
 #[test]
@@ -918,10 +826,8 @@ fn corpus_image_lists() {
 }
 
 #[test]
-#[ignore = "shim bug: `--codex-run-as-arg0-exec-helper codex /proc/self/exe ARGS` runs the real codex on \
-            unpinned ARGS in both modes; `exec --ignore-user-config` drops the operator's provider"]
-fn known_shim_gaps() {
-    run_corpus(KNOWN_GAPS);
+fn corpus_escapes() {
+    run_corpus(ESCAPES);
 }
 
 #[test]
@@ -970,87 +876,38 @@ const CONTROLS: &[(&str, Control)] = &[
     ("root -c model=X exec", Control::Model("gpt-evil")),
     ("exec -p work", Control::Redirect),
     ("root --profile work exec", Control::Redirect),
-    (
-        "trusted project as cwd",
-        Control::Model(bypass_env::PROJECT_MODEL),
-    ),
-    (
-        "trusted project via -C",
-        Control::Model(bypass_env::PROJECT_MODEL),
-    ),
+    ("trusted project as cwd", Control::Model(bypass_env::PROJECT_MODEL)),
+    ("trusted project via -C", Control::Model(bypass_env::PROJECT_MODEL)),
     ("exec -c model_provider=other", Control::Redirect),
-    (
-        "exec -c model_providers.mock.base_url=MOCK2",
-        Control::Redirect,
-    ),
-    (
-        "exec --config=model_providers.mock={...MOCK2}",
-        Control::Redirect,
-    ),
-    (
-        "exec -c model_provider=openai -c openai_base_url=MOCK2",
-        Control::Redirect,
-    ),
+    ("exec -c model_providers.mock.base_url=MOCK2", Control::Redirect),
+    ("exec --config=model_providers.mock={...MOCK2}", Control::Redirect),
+    ("exec -c model_provider=openai -c openai_base_url=MOCK2", Control::Redirect),
     ("exec --image a b --model X", Control::Model("gpt-evil")),
-    (
-        "exec -i a b -c model_provider=other PROMPT",
-        Control::Redirect,
-    ),
-    (
-        "spawn_agent answer (v1 namespace)",
-        Control::Subagent(bypass_env::CATALOG_MODEL),
-    ),
-    (
-        "exec --enable=multi_agent_v2",
-        Control::Subagent(bypass_env::CATALOG_MODEL),
-    ),
-    (
-        "--codex-run-as-arg0-exec-helper codex /proc/self/exe exec -m X",
-        Control::Model("gpt-evil"),
-    ),
-    (
-        "exec -c agents.default_subagent_model=X",
-        Control::Subagent(bypass_env::CATALOG_MODEL),
-    ),
+    ("exec -i a b -c model_provider=other PROMPT", Control::Redirect),
+    ("spawn_agent answer (v1 namespace)", Control::Subagent(bypass_env::CATALOG_MODEL)),
+    ("exec --enable=multi_agent_v2", Control::Subagent(bypass_env::CATALOG_MODEL)),
+    ("--codex-run-as-arg0-exec-helper codex /proc/self/exe exec -m X", Control::Model("gpt-evil")),
+    ("exec -c agents.default_subagent_model=X", Control::Subagent(bypass_env::CATALOG_MODEL)),
     ("exec resume --last -m X", Control::Model("gpt-evil")),
     ("exec resume SESSION --model X", Control::Model("gpt-evil")),
     ("exec fork SESSION -m X", Control::Model("gpt-evil")),
-    (
-        "exec review --uncommitted -c review_model=X",
-        Control::Model("gpt-evil"),
-    ),
-    (
-        "review --uncommitted -c review_model=X",
-        Control::Model("gpt-evil"),
-    ),
+    ("exec review --uncommitted -c review_model=X", Control::Model("gpt-evil")),
+    ("review --uncommitted -c review_model=X", Control::Model("gpt-evil")),
     (
         "exec review --uncommitted (user config names a review model)",
         Control::Model(bypass_env::USER_CONFIG_REVIEW_MODEL),
     ),
     ("openclaw exec --model X", Control::Model("gpt-evil")),
-    (
-        "openclaw resume with its options before `resume`, --model X",
-        Control::Model("gpt-evil"),
-    ),
-    (
-        "openclaw exec --model X --image a b PROMPT (prompt swallowed)",
-        Control::Fails(1),
-    ),
-    (
-        "openclaw exec resume SESSION (usage error)",
-        Control::Fails(2),
-    ),
+    ("openclaw resume with its options before `resume`, --model X", Control::Model("gpt-evil")),
+    ("openclaw exec --model X --image a b PROMPT (prompt swallowed)", Control::Fails(1)),
+    ("openclaw exec resume SESSION (usage error)", Control::Fails(2)),
 ];
 
 /// Runs `case` with the real codex alone on PATH; `Err` when it does not behave as `expected`.
 fn run_control(case: &Case, expected: Control) -> Result<(), String> {
     let (world, session) = prepare(case, "force")?;
     let before = world.setup.mock.requests().len();
-    let args: Vec<String> = case
-        .args
-        .iter()
-        .map(|a| world.expand(a, session.as_deref()))
-        .collect();
+    let args: Vec<String> = case.args.iter().map(|a| world.expand(a, session.as_deref())).collect();
     let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut command = world.setup.codex_on(&["real"], &arg_refs);
     match case.cwd {
@@ -1069,9 +926,9 @@ fn run_control(case: &Case, expected: Control) -> Result<(), String> {
     let as_expected = match expected {
         Control::Model(model) => all().any(|r| r.model.as_deref() == Some(model)),
         Control::Redirect => !redirected.is_empty(),
-        Control::Subagent(model) => all().any(|r| {
-            r.subagent.as_deref() == Some("collab_spawn") && r.model.as_deref() == Some(model)
-        }),
+        Control::Subagent(model) => {
+            all().any(|r| r.subagent.as_deref() == Some("collab_spawn") && r.model.as_deref() == Some(model))
+        }
         Control::Fails(code) => output.status.code() == Some(code) && all().next().is_none(),
     };
     if as_expected {
@@ -1089,18 +946,11 @@ fn run_control(case: &Case, expected: Control) -> Result<(), String> {
 
 #[test]
 fn without_the_shim_the_controls_leak() {
-    let all: Vec<&Case> = CORPUS
-        .iter()
-        .chain([&KNOWN_GAPS])
-        .flat_map(|c| c.iter())
-        .collect();
+    let all: Vec<&Case> = CORPUS.iter().flat_map(|c| c.iter()).collect();
     let controls: Vec<(&Case, Control)> = CONTROLS
         .iter()
         .map(|(name, leak)| {
-            let case = all
-                .iter()
-                .find(|c| c.name == *name)
-                .unwrap_or_else(|| panic!("no corpus case named {name:?}"));
+            let case = all.iter().find(|c| c.name == *name).unwrap_or_else(|| panic!("no corpus case named {name:?}"));
             (*case, *leak)
         })
         .collect();
@@ -1112,18 +962,13 @@ fn without_the_shim_the_controls_leak() {
                     chunk
                         .iter()
                         .filter_map(|(case, leak)| {
-                            run_control(case, *leak)
-                                .err()
-                                .map(|e| format!("{}: {e}", case.name))
+                            run_control(case, *leak).err().map(|e| format!("{}: {e}", case.name))
                         })
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap())
-            .collect()
+        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
     });
     assert!(
         failures.is_empty(),

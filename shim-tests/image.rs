@@ -42,7 +42,8 @@ fn fill_volume(tag: &str, volume: &str, files: &[(&str, &str)]) {
 /// `docker run --rm` of the image (its entrypoint) with the volume as the Codex home.
 fn run_image(tag: &str, volume: &str, env: &[(&str, &str)], extra: &[&str], command: &[&str]) -> Output {
     let mount = format!("{volume}:/home/app/.codex");
-    let mut args: Vec<String> = ["run", "--rm", "-v", &mount, "-e", "OPENCLAW_AUDIT_JOURNALD=0"].map(String::from).to_vec();
+    let mut args: Vec<String> =
+        ["run", "--rm", "-v", &mount, "-e", "OPENCLAW_AUDIT_JOURNALD=0"].map(String::from).to_vec();
     for (k, v) in env {
         args.extend(["-e".to_owned(), format!("{k}={v}")]);
     }
@@ -78,8 +79,18 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
     let ok = run_image(&tag, &good, &model, &[], &["/bin/echo", SERVER_MARK]);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     assert_eq!(text(&ok.stdout), format!("{SERVER_MARK}\n"));
-    assert!(text(&ok.stderr).contains(&format!("OPENCLAW_MODEL={PIN:?} OPENCLAW_MODEL_LOCK_MODE=force")), "{}", text(&ok.stderr));
-    let config = run_image(&tag, &good, &[], &["--entrypoint", "sh"], &["-c", "stat -c %a /home/app/.codex/config.toml; cat /home/app/.codex/config.toml"]);
+    assert!(
+        text(&ok.stderr).contains(&format!("OPENCLAW_MODEL={PIN:?} OPENCLAW_MODEL_LOCK_MODE=force")),
+        "{}",
+        text(&ok.stderr)
+    );
+    let config = run_image(
+        &tag,
+        &good,
+        &[],
+        &["--entrypoint", "sh"],
+        &["-c", "stat -c %a /home/app/.codex/config.toml; cat /home/app/.codex/config.toml"],
+    );
     let config = text(&config.stdout);
     assert!(config.starts_with("640\n"), "{config}");
     assert!(config.contains("# operator's note") && config.contains(&format!("model = {PIN:?}")), "{config}");
@@ -90,9 +101,16 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
     let empty_login = cleanup.volume(&unique("empty-login"));
     fill_volume(&tag, &empty_login, &[("auth.json", "{}")]);
     let real_first = [("OPENCLAW_MODEL", PIN), ("PATH", "/usr/local/bin:/usr/bin:/bin")];
-    let cases: [(&str, &str, &[(&str, &str)], i32, &str); 5] = [
+    type Env<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(&str, &str, Env, i32, &str); 5] = [
         ("no model", &good, &[], 78, "OPENCLAW_MODEL is not set"),
-        ("bad mode", &good, &[("OPENCLAW_MODEL", PIN), ("OPENCLAW_MODEL_LOCK_MODE", "loose")], 78, "is not a lock mode"),
+        (
+            "bad mode",
+            &good,
+            &[("OPENCLAW_MODEL", PIN), ("OPENCLAW_MODEL_LOCK_MODE", "loose")],
+            78,
+            "is not a lock mode",
+        ),
         ("logged out", &logged_out, &model, 72, "`codex login status` failed"),
         ("{} auth.json", &empty_login, &model, 73, "holds no credential"),
         ("real codex first on PATH", &good, &real_first, 74, "is not the model-pinning shim"),
@@ -101,7 +119,7 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
         let out = run_image(&tag, volume, env, &[], &["/bin/echo", SERVER_MARK]);
         assert_eq!(out.status.code(), Some(code), "{what}: {}", text(&out.stderr));
         let stderr = text(&out.stderr);
-        let line = stderr.lines().filter(|l| !l.starts_with('{')).last().unwrap_or_default();
+        let line = stderr.lines().rev().find(|l| !l.starts_with('{')).unwrap_or_default();
         assert!(line.starts_with("openclaw-entrypoint: ") && line.contains(message), "{what}: {stderr}");
         assert!(!text(&out.stdout).contains(SERVER_MARK), "{what}: the command ran");
     }
@@ -114,16 +132,39 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
                   print('serving as pid', os.getpid(), flush=True)\n\
                   time.sleep(600)\n";
     let mount = format!("{good}:/home/app/.codex");
-    docker_ok(&["run", "-d", "--name", &server, "-v", &mount, "-e", &format!("OPENCLAW_MODEL={PIN}"), "-e", "OPENCLAW_AUDIT_JOURNALD=0", &tag, "python3", "-c", script]);
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &server,
+        "-v",
+        &mount,
+        "-e",
+        &format!("OPENCLAW_MODEL={PIN}"),
+        "-e",
+        "OPENCLAW_AUDIT_JOURNALD=0",
+        &tag,
+        "python3",
+        "-c",
+        script,
+    ]);
     let started = Instant::now();
     while !docker_ok(&["logs", &server]).contains("serving") {
-        assert!(started.elapsed() < Duration::from_secs(60), "server did not start: {}", text(&docker(&["logs", &server]).stderr));
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "server did not start: {}",
+            text(&docker(&["logs", &server]).stderr)
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     docker_ok(&["stop", "--time", "60", &server]);
     let logs = docker_ok(&["logs", &server]);
     assert!(logs.contains("serving as pid 1\n") && logs.contains("got SIGTERM"), "{logs}");
-    assert_eq!(docker_ok(&["inspect", "--format", "{{.State.ExitCode}}", &server]).trim(), "143", "stopped by SIGTERM, not killed");
+    assert_eq!(
+        docker_ok(&["inspect", "--format", "{{.State.ExitCode}}", &server]).trim(),
+        "143",
+        "stopped by SIGTERM, not killed"
+    );
 
     // codex inside the container, against a mock model API outside it: only the pinned model leaves.
     let mock = MockApi::start_on("0.0.0.0", vec![]);

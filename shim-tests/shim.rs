@@ -13,7 +13,9 @@ const SIGPIPE_BIT: u64 = 1 << (13 - 1);
 
 fn pinned_prefix() -> Vec<String> {
     let mut prefix: Vec<String> =
-        ["-m", PIN, "-c", &format!("model=\"{PIN}\""), "-c", &format!("review_model=\"{PIN}\"")].map(String::from).to_vec();
+        ["-m", PIN, "-c", &format!("model=\"{PIN}\""), "-c", &format!("review_model=\"{PIN}\"")]
+            .map(String::from)
+            .to_vec();
     for pin in openclaw_codex::grammar::SUBAGENT_PINS {
         prefix.extend(["-c".to_owned(), pin.to_string()]);
     }
@@ -43,35 +45,22 @@ fn execs_real_codex_with_pinned_argv_and_argv0_kept() {
         .args(["exec", "--model", "gpt-4o", "hi"])
         .assert()
         .success()
-        .stderr(predicate::str::contains(
-            "forced OPENCLAW_MODEL=\"gpt-pin\" over --model \"gpt-4o\" at exec",
-        ));
+        .stderr(predicate::str::contains("forced OPENCLAW_MODEL=\"gpt-pin\" over --model \"gpt-4o\" at exec"));
     let record = tree.only_record();
     assert_eq!(record.argv[0], "codex", "argv[0] as the caller gave it");
-    assert_eq!(
-        record.args_text(),
-        with_prefix(&["exec", "--model", PIN, "hi"])
-    );
+    assert_eq!(record.args_text(), with_prefix(&["exec", "--model", PIN, "hi"]));
 }
 
 #[test]
 fn exit_status_is_codex_own() {
     let (tree, path) = standard();
-    tree.command("codex", &path)
-        .env("FAKE_CODEX_ACTION", "exit:42")
-        .arg("exec")
-        .assert()
-        .code(42);
+    tree.command("codex", &path).env("FAKE_CODEX_ACTION", "exit:42").arg("exec").assert().code(42);
 }
 
 #[test]
 fn signal_death_is_codex_own() {
     let (tree, path) = standard();
-    let output = tree
-        .command("codex", &path)
-        .env("FAKE_CODEX_ACTION", "term")
-        .output()
-        .unwrap();
+    let output = tree.command("codex", &path).env("FAKE_CODEX_ACTION", "term").output().unwrap();
     assert_eq!(output.status.signal(), Some(15), "{:?}", output.status);
     // And a shell reports it as 128 + 15, as for any process killed by SIGTERM.
     tree.command("/bin/sh", &path)
@@ -86,12 +75,7 @@ fn codex_starts_with_default_sigpipe_and_no_blocked_signals() {
     let (tree, path) = standard();
     tree.command("codex", &path).assert().success();
     let record = tree.only_record();
-    assert_eq!(
-        record.sig_ignored & SIGPIPE_BIT,
-        0,
-        "SIGPIPE ignored in codex: {:x}",
-        record.sig_ignored
-    );
+    assert_eq!(record.sig_ignored & SIGPIPE_BIT, 0, "SIGPIPE ignored in codex: {:x}", record.sig_ignored);
     assert_eq!(record.sig_blocked, 0);
 }
 
@@ -106,11 +90,7 @@ fn odd_arguments_reach_codex_byte_exact() {
         "-".into(),
         "naïve ☃".into(),
     ];
-    tree.command("codex", &path)
-        .arg("exec")
-        .args(&odd)
-        .assert()
-        .success();
+    tree.command("codex", &path).arg("exec").args(&odd).assert().success();
     let record = tree.only_record();
     assert_eq!(record.argv[record.argv.len() - odd.len()..], odd[..]);
 }
@@ -118,11 +98,7 @@ fn odd_arguments_reach_codex_byte_exact() {
 #[test]
 fn environment_is_passed_on() {
     let (tree, path) = standard();
-    tree.command("codex", &path)
-        .env("CODEX_HOME", "/somewhere")
-        .env("OTHER", "x y")
-        .assert()
-        .success();
+    tree.command("codex", &path).env("CODEX_HOME", "/somewhere").env("OTHER", "x y").assert().success();
     let record = tree.only_record();
     assert_eq!(record.env_var("CODEX_HOME").unwrap(), "/somewhere");
     assert_eq!(record.env_var("OTHER").unwrap(), "x y");
@@ -136,23 +112,11 @@ fn two_copies_of_the_shim_converge_without_growing_argv() {
     tree.shim("b");
     tree.fake("real");
     let path = tree.path_of(&["a", "b", "real"]);
-    tree.command("codex", &path)
-        .args(["exec", "-m", "other", "hi"])
-        .assert()
-        .success();
+    tree.command("codex", &path).args(["exec", "-m", "other", "hi"]).assert().success();
     let record = tree.only_record();
     assert_eq!(record.args_text(), with_prefix(&["exec", "-m", PIN, "hi"]));
-    let guard = record
-        .env_var("OPENCLAW_SHIM_GUARD")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        guard.split(':').nth(1).unwrap().split(',').count(),
-        2,
-        "both copies ran: {guard}"
-    );
+    let guard = record.env_var("OPENCLAW_SHIM_GUARD").unwrap().to_str().unwrap().to_owned();
+    assert_eq!(guard.split(':').nth(1).unwrap().split(',').count(), 2, "both copies ran: {guard}");
 }
 
 #[test]
@@ -183,10 +147,7 @@ fn empty_and_relative_path_entries_are_never_used() {
     let tree = Tree::new();
     let shim = tree.shim("shim");
     tree.fake("rel"); // would be found through the relative entry "rel"
-    support::copy_out_of_process(
-        support::fake_codex_binary(),
-        &tree.root.path().join("codex"),
-    ); // through "" and "."
+    support::copy_out_of_process(support::fake_codex_binary(), &tree.root.path().join("codex")); // through "" and "."
     let path = format!("::.:rel:{}", tree.root.path().join("shim").display());
     tree.command(&shim, &path)
         .arg("exec")
@@ -207,12 +168,8 @@ fn missing_real_codex_is_127_naming_what_was_skipped() {
     tree.command("codex", &path)
         .assert()
         .code(127)
-        .stderr(predicate::str::contains(
-            "\nopenclaw codex shim: no real codex found",
-        ))
-        .stderr(predicate::str::contains(
-            "shim/codex (at or before the shim's own PATH position)",
-        ));
+        .stderr(predicate::str::contains("\nopenclaw codex shim: no real codex found"))
+        .stderr(predicate::str::contains("shim/codex (at or before the shim's own PATH position)"));
 }
 
 #[test]
@@ -240,10 +197,7 @@ fn exec_failure_is_126_without_trying_another_candidate() {
     tree.command("codex", &path)
         .assert()
         .code(126)
-        .stderr(predicate::str::contains(format!(
-            "cannot exec {}",
-            broken.display()
-        )));
+        .stderr(predicate::str::contains(format!("cannot exec {}", broken.display())));
     assert!(tree.records().is_empty());
 }
 
@@ -252,15 +206,9 @@ fn real_codex_override() {
     let (tree, _) = standard();
     let other = tree.fake("other");
     let path = tree.path_of(&["shim"]);
-    tree.command("codex", &path)
-        .env("OPENCLAW_REAL_CODEX", &other)
-        .assert()
-        .success();
+    tree.command("codex", &path).env("OPENCLAW_REAL_CODEX", &other).assert().success();
     assert_eq!(tree.only_record().args_text(), with_prefix(&[]));
-    tree.command("codex", &path)
-        .env("OPENCLAW_REAL_CODEX", "other/codex")
-        .assert()
-        .code(78);
+    tree.command("codex", &path).env("OPENCLAW_REAL_CODEX", "other/codex").assert().code(78);
     let shim = tree.root.path().join("shim/codex");
     tree.command("codex", &path)
         .env("OPENCLAW_REAL_CODEX", &shim)
@@ -287,17 +235,10 @@ fn wrapper_that_calls_codex_through_path_again_is_a_loop_not_a_hang() {
 #[test]
 fn nested_codex_from_codex_child_is_not_a_loop() {
     let (tree, path) = standard();
-    tree.command("codex", &path)
-        .env("FAKE_CODEX_ACTION", "nest")
-        .arg("exec")
-        .assert()
-        .success();
+    tree.command("codex", &path).env("FAKE_CODEX_ACTION", "nest").arg("exec").assert().success();
     let records = tree.records();
     assert_eq!(records.len(), 2, "outer and nested codex both ran");
-    let nested = records
-        .iter()
-        .find(|r| r.argv.last().unwrap() == "nested")
-        .unwrap();
+    let nested = records.iter().find(|r| r.argv.last().unwrap() == "nested").unwrap();
     assert_eq!(nested.args_text(), with_prefix(&["nested"]));
 }
 
@@ -308,21 +249,9 @@ fn bad_policy_is_78_and_runs_nothing() {
         ("OPENCLAW_MODEL", None, "OPENCLAW_MODEL is not set"),
         ("OPENCLAW_MODEL", Some(""), "OPENCLAW_MODEL is empty"),
         ("OPENCLAW_MODEL", Some("  \t "), "OPENCLAW_MODEL is empty"),
-        (
-            "OPENCLAW_MODEL",
-            Some("gpt\n5"),
-            "OPENCLAW_MODEL contains a control character",
-        ),
-        (
-            "OPENCLAW_MODEL_LOCK_MODE",
-            Some("maybe"),
-            "OPENCLAW_MODEL_LOCK_MODE=\"maybe\" is not a lock mode",
-        ),
-        (
-            "OPENCLAW_ALLOW_UNPINNABLE",
-            Some("exec"),
-            "OPENCLAW_ALLOW_UNPINNABLE names \"exec\"",
-        ),
+        ("OPENCLAW_MODEL", Some("gpt\n5"), "OPENCLAW_MODEL contains a control character"),
+        ("OPENCLAW_MODEL_LOCK_MODE", Some("maybe"), "OPENCLAW_MODEL_LOCK_MODE=\"maybe\" is not a lock mode"),
+        ("OPENCLAW_ALLOW_UNPINNABLE", Some("exec"), "OPENCLAW_ALLOW_UNPINNABLE names \"exec\""),
     ];
     for (var, value, message) in cases {
         let mut cmd = tree.command("codex", &path);
@@ -333,8 +262,7 @@ fn bad_policy_is_78_and_runs_nothing() {
         let output = cmd.arg("exec").output().unwrap();
         assert_eq!(output.status.code(), Some(78), "{var}={value:?}");
         let stderr = String::from_utf8(output.stderr).unwrap();
-        let (records, lines): (Vec<&str>, Vec<&str>) =
-            stderr.lines().partition(|l| l.starts_with('{'));
+        let (records, lines): (Vec<&str>, Vec<&str>) = stderr.lines().partition(|l| l.starts_with('{'));
         assert_eq!(lines.len(), 1, "one line for people: {stderr}");
         assert!(lines[0].contains(message), "{stderr}");
         assert_eq!(records.len(), 1, "one audit record: {stderr}");
@@ -355,11 +283,7 @@ fn reject_mode_refuses_attempts_with_77_and_runs_nothing() {
         ));
     assert!(tree.records().is_empty());
     // Benign calls run, pinned.
-    tree.command("codex", &path)
-        .env("OPENCLAW_MODEL_LOCK_MODE", "reject")
-        .args(["exec", "hi"])
-        .assert()
-        .success();
+    tree.command("codex", &path).env("OPENCLAW_MODEL_LOCK_MODE", "reject").args(["exec", "hi"]).assert().success();
     assert_eq!(tree.only_record().args_text(), with_prefix(&["exec", "hi"]));
 }
 
@@ -370,15 +294,9 @@ fn unpinnable_subcommand_is_refused_unless_allowed() {
         .arg("app-server")
         .assert()
         .code(77)
-        .stderr(predicate::str::contains(
-            "OPENCLAW_ALLOW_UNPINNABLE=app-server",
-        ));
+        .stderr(predicate::str::contains("OPENCLAW_ALLOW_UNPINNABLE=app-server"));
     assert!(tree.records().is_empty());
-    tree.command("codex", &path)
-        .env("OPENCLAW_ALLOW_UNPINNABLE", "app-server")
-        .arg("app-server")
-        .assert()
-        .success();
+    tree.command("codex", &path).env("OPENCLAW_ALLOW_UNPINNABLE", "app-server").arg("app-server").assert().success();
     assert_eq!(tree.only_record().args_text(), with_prefix(&["app-server"]));
 }
 
@@ -393,18 +311,12 @@ fn explain_prints_the_plan_and_runs_nothing() {
         .unwrap();
     assert!(output.status.success());
     let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(
-        plan["real_codex"],
-        tree.root.path().join("real/codex").to_str().unwrap()
-    );
+    assert_eq!(plan["real_codex"], tree.root.path().join("real/codex").to_str().unwrap());
     assert_eq!(plan["model"], PIN);
     assert_eq!(plan["mode"], "force");
     assert_eq!(plan["outcome"], "run");
     assert_eq!(plan["subcommand"], "exec");
-    assert_eq!(
-        plan["argv"],
-        serde_json::json!(["codex", "exec", "-m", "gpt-4o", "hi"])
-    );
+    assert_eq!(plan["argv"], serde_json::json!(["codex", "exec", "-m", "gpt-4o", "hi"]));
     let mut rewritten = vec!["codex".to_owned()];
     rewritten.extend(with_prefix(&["exec", "-m", PIN, "hi"]));
     assert_eq!(plan["rewritten"], serde_json::json!(rewritten));
@@ -413,11 +325,7 @@ fn explain_prints_the_plan_and_runs_nothing() {
         serde_json::json!([{"action": "forced", "syntax": "-m", "attempted": "gpt-4o", "level": "exec"}])
     );
     assert!(tree.records().is_empty());
-    assert_eq!(
-        output.stdout.iter().filter(|b| **b == b'\n').count(),
-        1,
-        "one line of JSON"
-    );
+    assert_eq!(output.stdout.iter().filter(|b| **b == b'\n').count(), 1, "one line of JSON");
 }
 
 #[test]

@@ -92,13 +92,8 @@ fn starts_with_dash(token: &OsStr) -> bool {
 /// Walks `args` (argv without argv[0]) against the grammar rooted at `root`.
 pub fn parse(args: &[OsString], root: &'static CommandSpec) -> Parsed {
     let mut command = root;
-    let mut parsed = Parsed {
-        path: Vec::new(),
-        command,
-        level_starts: vec![0],
-        occurrences: Vec::new(),
-        list_ends: Vec::new(),
-    };
+    let mut parsed =
+        Parsed { path: Vec::new(), command, level_starts: vec![0], occurrences: Vec::new(), list_ends: Vec::new() };
     let mut positionals = 0;
     let mut i = 0;
     while i < args.len() {
@@ -172,16 +167,10 @@ impl Parsed {
 }
 
 /// Handles `-abc`, `-mVALUE`, `-m=VALUE`, `-m VALUE`; returns the index of the next token.
-fn walk_short_cluster(
-    args: &[OsString],
-    i: usize,
-    command: &'static CommandSpec,
-    parsed: &mut Parsed,
-) -> usize {
+fn walk_short_cluster(args: &[OsString], i: usize, command: &'static CommandSpec, parsed: &mut Parsed) -> usize {
     let token = args[i].as_bytes();
     let level = parsed.path.len();
-    let prefix_before =
-        |pos: usize| (pos > 1).then(|| OsString::from(OsStr::from_bytes(&token[..pos])));
+    let prefix_before = |pos: usize| (pos > 1).then(|| OsString::from(OsStr::from_bytes(&token[..pos])));
     let mut pos = 1;
     while pos < token.len() {
         let ch = token[pos] as char;
@@ -237,10 +226,7 @@ fn take_values(
     let mut end = next;
     let (form, value) = match (arity, attached) {
         (Arity::Flag, _) => (Form::Bare, None),
-        (_, Some(value)) => (
-            attached_form,
-            Some(OsString::from(OsStr::from_bytes(value))),
-        ),
+        (_, Some(value)) => (attached_form, Some(OsString::from(OsStr::from_bytes(value)))),
         (_, None) => match args.get(next) {
             Some(value) if !starts_with_dash(value) && value.as_bytes() != b"--" => {
                 end += 1;

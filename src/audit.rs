@@ -90,10 +90,7 @@ pub struct Event {
     /// Which bin reported it: `shim`, `entrypoint`, `bootstrap`.
     #[serde(rename = "OPENCLAW_SOURCE")]
     pub source: &'static str,
-    #[serde(
-        rename = "OPENCLAW_PINNED_MODEL",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPENCLAW_PINNED_MODEL", skip_serializing_if = "Option::is_none")]
     pub pinned_model: Option<String>,
     #[serde(rename = "OPENCLAW_LOCK_MODE", skip_serializing_if = "Option::is_none")]
     pub lock_mode: Option<&'static str>,
@@ -104,10 +101,7 @@ pub struct Event {
     #[serde(rename = "OPENCLAW_SYNTAX", skip_serializing_if = "Option::is_none")]
     pub syntax: Option<String>,
     /// The codex subcommand path (`exec resume`), empty for the interactive root.
-    #[serde(
-        rename = "OPENCLAW_SUBCOMMAND",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "OPENCLAW_SUBCOMMAND", skip_serializing_if = "Option::is_none")]
     pub subcommand: Option<String>,
 }
 
@@ -143,25 +137,16 @@ pub fn report(events: &[Event]) {
         return;
     }
     let deadline = Instant::now() + DEADLINE;
-    let statsd = std::env::var(STATSD_HOST_VAR)
-        .ok()
-        .filter(|h| !h.trim().is_empty())
-        .and_then(|host| {
-            let port = std::env::var(STATSD_PORT_VAR)
-                .ok()
-                .and_then(|p| p.trim().parse().ok());
-            let events = events.to_vec();
-            in_background(move || {
-                statsd_send(host.trim(), port.unwrap_or(STATSD_DEFAULT_PORT), &events)
-            })
-        });
+    let statsd = std::env::var(STATSD_HOST_VAR).ok().filter(|h| !h.trim().is_empty()).and_then(|host| {
+        let port = std::env::var(STATSD_PORT_VAR).ok().and_then(|p| p.trim().parse().ok());
+        let events = events.to_vec();
+        in_background(move || statsd_send(host.trim(), port.unwrap_or(STATSD_DEFAULT_PORT), &events))
+    });
     let journald = (std::env::var_os(JOURNALD_VAR).is_none_or(|v| v != "0")).then(|| {
         let events = events.to_vec();
         in_background(move || journald_send(&events))
     });
-    let journald_took_them = journald
-        .flatten()
-        .is_some_and(|done| wait(&done, deadline).unwrap_or(false));
+    let journald_took_them = journald.flatten().is_some_and(|done| wait(&done, deadline).unwrap_or(false));
     if !journald_took_them {
         let mut stderr = std::io::stderr().lock();
         for event in events {
@@ -174,9 +159,7 @@ pub fn report(events: &[Event]) {
 }
 
 /// Runs `work` on a helper thread; the receiver gets its result. `None` if no thread can be made.
-fn in_background<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Option<mpsc::Receiver<T>> {
+fn in_background<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<mpsc::Receiver<T>> {
     let (tx, rx) = mpsc::channel();
     let spawned = std::thread::Builder::new().spawn(move || {
         let _ = tx.send(work());
@@ -185,8 +168,7 @@ fn in_background<T: Send + 'static>(
 }
 
 fn wait<T>(done: &mpsc::Receiver<T>, deadline: Instant) -> Option<T> {
-    done.recv_timeout(deadline.saturating_duration_since(Instant::now()))
-        .ok()
+    done.recv_timeout(deadline.saturating_duration_since(Instant::now())).ok()
 }
 
 /// Sends through `tracing-journald`; false if journald is absent or refuses the probe.
@@ -195,9 +177,7 @@ fn journald_send(events: &[Event]) -> bool {
     let Ok(layer) = tracing_journald::layer() else {
         return false;
     };
-    let layer = layer
-        .with_syslog_identifier(SYSLOG_IDENTIFIER.to_owned())
-        .with_field_prefix(None);
+    let layer = layer.with_syslog_identifier(SYSLOG_IDENTIFIER.to_owned()).with_field_prefix(None);
     let subscriber = tracing_subscriber::registry().with(layer);
     let (pid, uid) = (std::process::id(), nix::unistd::getuid().as_raw());
     tracing::subscriber::with_default(subscriber, || {
@@ -234,40 +214,20 @@ fn journald_send(events: &[Event]) -> bool {
 
 /// StatsD tag values may not hold the protocol's separators.
 pub fn sanitise_tag(value: &str) -> String {
-    value
-        .chars()
-        .map(|c| {
-            if matches!(c, '|' | ',' | '#' | ':' | '@') || c.is_whitespace() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect()
+    value.chars().map(|c| if matches!(c, '|' | ',' | '#' | ':' | '@') || c.is_whitespace() { '_' } else { c }).collect()
 }
 
 /// One counter per event, `openclaw.model_lock.override:1|c|#action:forced,mode:force,source:shim`.
 fn statsd_send(host: &str, port: u16, events: &[Event]) -> Option<()> {
     let target = (host, port).to_socket_addrs().ok()?.next()?;
-    let local = if target.is_ipv4() {
-        "0.0.0.0:0"
-    } else {
-        "[::]:0"
-    };
+    let local = if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
     let socket = UdpSocket::bind(local).ok()?;
     socket.set_nonblocking(true).ok()?;
     let client = StatsdClient::from_sink(METRIC_PREFIX, UdpMetricSink::from(target, socket).ok()?);
     for e in events {
         let mut metric = client.count_with_tags(e.action.metric(), 1);
-        let tags = [
-            ("action", Some(e.action.as_str())),
-            ("mode", e.lock_mode),
-            ("source", Some(e.source)),
-        ];
-        let values: Vec<(&str, String)> = tags
-            .iter()
-            .filter_map(|(k, v)| v.map(|v| (*k, sanitise_tag(v))))
-            .collect();
+        let tags = [("action", Some(e.action.as_str())), ("mode", e.lock_mode), ("source", Some(e.source))];
+        let values: Vec<(&str, String)> = tags.iter().filter_map(|(k, v)| v.map(|v| (*k, sanitise_tag(v)))).collect();
         for (key, value) in &values {
             metric = metric.with_tag(key, value);
         }
@@ -307,8 +267,7 @@ mod tests {
     #[test]
     fn absent_fields_are_left_out() {
         let value: serde_json::Value =
-            serde_json::from_str(&Event::new("shim", Action::PolicyError, "bad").json_line())
-                .unwrap();
+            serde_json::from_str(&Event::new("shim", Action::PolicyError, "bad").json_line()).unwrap();
         assert_eq!(value["PRIORITY"], 3);
         assert!(value.get("OPENCLAW_ATTEMPTED").is_none());
     }

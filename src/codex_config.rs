@@ -39,10 +39,18 @@ impl fmt::Display for ConfigError {
                 write!(f, "no Codex config path: set {CONFIG_PATH_VAR} or CODEX_HOME")
             }
             ConfigError::TemplateUnreadable(p, e) => {
-                write!(f, "cannot read the Codex config template {}: {e}; set {TEMPLATE_PATH_VAR} to an existing file", p.display())
+                write!(
+                    f,
+                    "cannot read the Codex config template {}: {e}; set {TEMPLATE_PATH_VAR} to an existing file",
+                    p.display()
+                )
             }
-            ConfigError::TemplateInvalid(p, e) => write!(f, "the Codex config template {} is not valid TOML: {e}", p.display()),
-            ConfigError::TemplateEmpty(p) => write!(f, "the Codex config template {} defines no key to enforce", p.display()),
+            ConfigError::TemplateInvalid(p, e) => {
+                write!(f, "the Codex config template {} is not valid TOML: {e}", p.display())
+            }
+            ConfigError::TemplateEmpty(p) => {
+                write!(f, "the Codex config template {} defines no key to enforce", p.display())
+            }
             ConfigError::ExistingUnreadable(p, e) => write!(f, "cannot read {}: {e}", p.display()),
             ConfigError::ExistingInvalid(p, e) => {
                 write!(f, "{} is not valid TOML ({e}); fix or remove it, it was left untouched", p.display())
@@ -176,7 +184,8 @@ pub fn write_atomically(target: &Path, content: &[u8]) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
-    const TEMPLATE: &str = "approval_policy = \"never\"\nsandbox_mode = \"read-only\"\n[sandbox_workspace_write]\nnetwork_access = true\n";
+    const TEMPLATE: &str =
+        "approval_policy = \"never\"\nsandbox_mode = \"read-only\"\n[sandbox_workspace_write]\nnetwork_access = true\n";
 
     #[test]
     fn enforced_keys_override_and_the_rest_survives() {
@@ -270,7 +279,10 @@ mod tests {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
             move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| OsString::from(v))
         };
-        assert_eq!(target_path(env(&[("CODEX_CONFIG_PATH", "/a/c.toml"), ("CODEX_HOME", "/h")])).unwrap(), Path::new("/a/c.toml"));
+        assert_eq!(
+            target_path(env(&[("CODEX_CONFIG_PATH", "/a/c.toml"), ("CODEX_HOME", "/h")])).unwrap(),
+            Path::new("/a/c.toml")
+        );
         assert_eq!(target_path(env(&[("CODEX_HOME", "/h")])).unwrap(), Path::new("/h/config.toml"));
         assert!(target_path(env(&[("CODEX_CONFIG_PATH", "")])).is_err());
         assert_eq!(template_path(env(&[])), Path::new(DEFAULT_TEMPLATE_PATH));

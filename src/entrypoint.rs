@@ -108,9 +108,9 @@ fn env(name: &str) -> Option<OsString> {
 
 /// The Codex home the checks run against: `CODEX_HOME`, else `~/.codex`.
 pub fn codex_home() -> PathBuf {
-    env("CODEX_HOME").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env("HOME").unwrap_or_else(|| OsString::from("/home/app"))).join(".codex")
-    })
+    env("CODEX_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env("HOME").unwrap_or_else(|| OsString::from("/home/app"))).join(".codex"))
 }
 
 /// Runs `command`, killing it after `timeout`; stdout and stderr captured.
@@ -164,7 +164,9 @@ fn check_login(home: &Path) -> Result<(), StartupError> {
     }
     let auth = home.join("auth.json");
     match std::fs::read_to_string(&auth) {
-        Ok(text) => codex_auth::credential(&text).map(|_| ()).map_err(|error| StartupError::NoCredential { path: auth, error }),
+        Ok(text) => {
+            codex_auth::credential(&text).map(|_| ()).map_err(|error| StartupError::NoCredential { path: auth, error })
+        }
         // No file but `login status` passed: the credential comes from elsewhere (environment).
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(StartupError::NoCredential { path: auth, error: AuthError::NotJson(e.to_string()) }),

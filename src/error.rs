@@ -36,6 +36,10 @@ pub enum ShimError {
     RefusedSubcommand {
         path: String,
     },
+    /// codex's internal helper form (or personality) that runs other programs unpinned.
+    RefusedInternal {
+        form: String,
+    },
     Override(OverrideError),
     NotFound {
         skipped: Vec<Skipped>,
@@ -52,7 +56,9 @@ pub enum ShimError {
 impl ShimError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            ShimError::Rejected { .. } | ShimError::RefusedSubcommand { .. } => EXIT_REFUSED,
+            ShimError::Rejected { .. } | ShimError::RefusedSubcommand { .. } | ShimError::RefusedInternal { .. } => {
+                EXIT_REFUSED
+            }
             ShimError::Policy(_) | ShimError::Override(OverrideError::Relative(_)) => EXIT_CONFIG,
             ShimError::Override(OverrideError::Unusable(..))
             | ShimError::NotFound { .. }
@@ -83,6 +89,10 @@ impl fmt::Display for ShimError {
             ShimError::RefusedSubcommand { path } => write!(
                 f,
                 "refused `codex {path}`: it chooses models through a channel the shim cannot pin; an operator may allow it with {ALLOW_UNPINNABLE_VAR}={path}"
+            ),
+            ShimError::RefusedInternal { form } => write!(
+                f,
+                "refused `{form}`: this internal codex form runs other programs on arguments the shim cannot pin; codex never needs it through PATH"
             ),
             ShimError::Override(e) => write!(f, "{e}"),
             ShimError::NotFound { skipped } => {

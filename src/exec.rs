@@ -12,12 +12,7 @@ use std::process::Command;
 
 /// Execs `program` with `argv0` kept as the caller gave it, `args` after it, the environment passed
 /// on plus `extra_env`. Returns only on failure.
-pub fn exec(
-    program: &Path,
-    argv0: &OsStr,
-    args: &[OsString],
-    extra_env: &[(&str, &OsStr)],
-) -> std::io::Error {
+pub fn exec(program: &Path, argv0: &OsStr, args: &[OsString], extra_env: &[(&str, &OsStr)]) -> std::io::Error {
     let mut command = Command::new(program);
     command.arg0(argv0).args(args);
     for (name, value) in extra_env {

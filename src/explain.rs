@@ -72,24 +72,15 @@ pub fn explain(argv0: &OsStr, args: &[OsString]) -> Value {
         Outcome::PassThrough { args } => ("pass-through", Some(args), json!([]), None),
         Outcome::Reject { attempts } => {
             let d = decisions("rejected", &attempts);
-            (
-                "reject",
-                None,
-                d,
-                Some(ShimError::Rejected {
-                    model: policy.model.clone(),
-                    attempts,
-                }),
-            )
+            ("reject", None, d, Some(ShimError::Rejected { model: policy.model.clone(), attempts }))
         }
         Outcome::Refuse { path } => {
             let d = json!([{ "action": "refused-subcommand", "syntax": path, "attempted": path, "level": path }]);
-            (
-                "refuse",
-                None,
-                d,
-                Some(ShimError::RefusedSubcommand { path }),
-            )
+            ("refuse", None, d, Some(ShimError::RefusedSubcommand { path }))
+        }
+        Outcome::RefuseInternal { form } => {
+            let d = json!([{ "action": "refused-subcommand", "syntax": form, "attempted": form, "level": "" }]);
+            ("refuse", None, d, Some(ShimError::RefusedInternal { form }))
         }
     };
     out["outcome"] = json!(outcome);

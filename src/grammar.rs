@@ -35,6 +35,8 @@ pub enum Meaning {
     Remote,
     /// `--enable FEATURE`: may turn sub-agents back on.
     Enable,
+    /// `--ignore-user-config`: drops the operator's config.toml and the provider it configures.
+    IgnoreUserConfig,
     /// `--disable FEATURE`
     Disable,
 }
@@ -95,65 +97,35 @@ impl CommandSpec {
         if name == "help" && !self.subcommands.is_empty() {
             return Some(&HELP);
         }
-        self.subcommands
-            .iter()
-            .find(|c| c.name == name || c.aliases.contains(&name))
+        self.subcommands.iter().find(|c| c.name == name || c.aliases.contains(&name))
     }
 }
 
 const fn flag(short: Option<char>, long: &'static str) -> OptSpec {
-    OptSpec {
-        short,
-        long,
-        arity: Arity::Flag,
-        meaning: Meaning::Plain,
-    }
+    OptSpec { short, long, arity: Arity::Flag, meaning: Meaning::Plain }
 }
 const fn one(short: Option<char>, long: &'static str) -> OptSpec {
-    OptSpec {
-        short,
-        long,
-        arity: Arity::One,
-        meaning: Meaning::Plain,
-    }
+    OptSpec { short, long, arity: Arity::One, meaning: Meaning::Plain }
 }
 const fn many(short: Option<char>, long: &'static str) -> OptSpec {
-    OptSpec {
-        short,
-        long,
-        arity: Arity::Many,
-        meaning: Meaning::Plain,
-    }
+    OptSpec { short, long, arity: Arity::Many, meaning: Meaning::Plain }
 }
 const fn means(spec: OptSpec, meaning: Meaning) -> OptSpec {
     OptSpec { meaning, ..spec }
 }
 
 const fn cmd(name: &'static str, options: &'static [&'static [OptSpec]]) -> CommandSpec {
-    CommandSpec {
-        name,
-        aliases: &[],
-        options,
-        subcommands: &[],
-        trailing: Trailing::None,
-        pinning: Pinning::Pinnable,
-    }
+    CommandSpec { name, aliases: &[], options, subcommands: &[], trailing: Trailing::None, pinning: Pinning::Pinnable }
 }
 const fn group(
     name: &'static str,
     options: &'static [&'static [OptSpec]],
     subcommands: &'static [CommandSpec],
 ) -> CommandSpec {
-    CommandSpec {
-        subcommands,
-        ..cmd(name, options)
-    }
+    CommandSpec { subcommands, ..cmd(name, options) }
 }
 const fn unpinnable(spec: CommandSpec) -> CommandSpec {
-    CommandSpec {
-        pinning: Pinning::Unpinnable,
-        ..spec
-    }
+    CommandSpec { pinning: Pinning::Unpinnable, ..spec }
 }
 
 // Accepted by every command (clap `global` options and help).
@@ -167,10 +139,7 @@ const VERSION: &[OptSpec] = &[flag(Some('V'), "version")];
 const STRICT: &[OptSpec] = &[flag(None, "strict-config")];
 const JSON: &[OptSpec] = &[flag(None, "json")];
 const MODEL: OptSpec = means(one(Some('m'), "model"), Meaning::Model);
-const REMOTE: &[OptSpec] = &[
-    means(one(None, "remote"), Meaning::Remote),
-    one(None, "remote-auth-token-env"),
-];
+const REMOTE: &[OptSpec] = &[means(one(None, "remote"), Meaning::Remote), one(None, "remote-auth-token-env")];
 // The session options of the TUI, `exec`, `resume`, `fork`, `queue`, `archive`, ...
 const SESSION: &[OptSpec] = &[
     flag(None, "strict-config"),
@@ -187,12 +156,8 @@ const SESSION: &[OptSpec] = &[
     flag(None, "worktree"),
     one(None, "add-dir"),
 ];
-const TUI: &[OptSpec] = &[
-    one(Some('a'), "ask-for-approval"),
-    flag(None, "search"),
-    flag(None, "no-alt-screen"),
-    flag(None, "no-daemon"),
-];
+const TUI: &[OptSpec] =
+    &[one(Some('a'), "ask-for-approval"), flag(None, "search"), flag(None, "no-alt-screen"), flag(None, "no-daemon")];
 const PICK_SESSION: &[OptSpec] = &[flag(None, "last"), flag(None, "all")];
 // The part of SESSION that `exec resume`/`fork`/`review` keep.
 const EXEC_SUB_SESSION: &[OptSpec] = &[
@@ -208,7 +173,7 @@ const EXEC_COMMON: &[OptSpec] = &[
     one(None, "cyber-access-program"),
     flag(None, "skip-git-repo-check"),
     flag(None, "ephemeral"),
-    flag(None, "ignore-user-config"),
+    means(flag(None, "ignore-user-config"), Meaning::IgnoreUserConfig),
     flag(None, "ignore-rules"),
     one(None, "output-schema"),
     flag(None, "json"),
@@ -216,12 +181,8 @@ const EXEC_COMMON: &[OptSpec] = &[
 ];
 // `exec resume`/`exec fork` take one image per `-i`, unlike `exec`.
 const SINGLE_IMAGE: &[OptSpec] = &[one(Some('i'), "image")];
-const REVIEW_TARGET: &[OptSpec] = &[
-    flag(None, "uncommitted"),
-    one(None, "base"),
-    one(None, "commit"),
-    one(None, "title"),
-];
+const REVIEW_TARGET: &[OptSpec] =
+    &[flag(None, "uncommitted"), one(None, "base"), one(None, "commit"), one(None, "title")];
 const WS_SERVER: &[OptSpec] = &[
     one(None, "listen"),
     one(None, "ws-auth"),
@@ -260,52 +221,23 @@ pub static ROOT: CommandSpec = CommandSpec {
     trailing: Trailing::None,
     pinning: Pinning::Pinnable,
     subcommands: &[
-        unpinnable(cmd(
-            "agents",
-            &[
-                GLOBAL,
-                REMOTE,
-                &[one(Some('C'), "cd"), flag(None, "no-alt-screen")],
-            ],
-        )),
+        unpinnable(cmd("agents", &[GLOBAL, REMOTE, &[one(Some('C'), "cd"), flag(None, "no-alt-screen")]])),
         CommandSpec {
             aliases: &["e"],
             ..group(
                 "exec",
                 &[GLOBAL, VERSION, SESSION, EXEC_COMMON, &[one(None, "color")]],
                 &[
-                    cmd(
-                        "resume",
-                        &[
-                            GLOBAL,
-                            PICK_SESSION,
-                            SINGLE_IMAGE,
-                            EXEC_SUB_SESSION,
-                            EXEC_COMMON,
-                        ],
-                    ),
-                    cmd(
-                        "fork",
-                        &[GLOBAL, SINGLE_IMAGE, EXEC_SUB_SESSION, EXEC_COMMON],
-                    ),
-                    cmd(
-                        "review",
-                        &[GLOBAL, REVIEW_TARGET, EXEC_SUB_SESSION, EXEC_COMMON],
-                    ),
+                    cmd("resume", &[GLOBAL, PICK_SESSION, SINGLE_IMAGE, EXEC_SUB_SESSION, EXEC_COMMON]),
+                    cmd("fork", &[GLOBAL, SINGLE_IMAGE, EXEC_SUB_SESSION, EXEC_COMMON]),
+                    cmd("review", &[GLOBAL, REVIEW_TARGET, EXEC_SUB_SESSION, EXEC_COMMON]),
                 ],
             )
         },
         cmd("review", &[GLOBAL, STRICT, REVIEW_TARGET]),
         group(
             "login",
-            &[
-                GLOBAL,
-                &[
-                    flag(None, "with-api-key"),
-                    flag(None, "with-access-token"),
-                    flag(None, "device-auth"),
-                ],
-            ],
+            &[GLOBAL, &[flag(None, "with-api-key"), flag(None, "with-access-token"), flag(None, "device-auth")]],
             &[cmd("status", &[GLOBAL])],
         ),
         cmd("logout", &[GLOBAL]),
@@ -333,17 +265,7 @@ pub static ROOT: CommandSpec = CommandSpec {
                 },
                 cmd("get", &[GLOBAL, JSON]),
                 cmd("list", &[GLOBAL, JSON]),
-                cmd(
-                    "login",
-                    &[
-                        GLOBAL,
-                        &[
-                            flag(None, "no-browser"),
-                            one(None, "scopes"),
-                            OAUTH_REGISTRATION,
-                        ],
-                    ],
-                ),
+                cmd("login", &[GLOBAL, &[flag(None, "no-browser"), one(None, "scopes"), OAUTH_REGISTRATION]]),
                 cmd("logout", &[GLOBAL]),
                 cmd("remove", &[GLOBAL]),
             ],
@@ -359,10 +281,7 @@ pub static ROOT: CommandSpec = CommandSpec {
                     "marketplace",
                     &[GLOBAL],
                     &[
-                        cmd(
-                            "add",
-                            &[GLOBAL, JSON, &[one(None, "ref"), one(None, "sparse")]],
-                        ),
+                        cmd("add", &[GLOBAL, JSON, &[one(None, "ref"), one(None, "sparse")]]),
                         cmd("list", &[GLOBAL, JSON]),
                         cmd("remove", &[GLOBAL, JSON]),
                         cmd("upgrade", &[GLOBAL, JSON]),
@@ -376,11 +295,7 @@ pub static ROOT: CommandSpec = CommandSpec {
                 GLOBAL,
                 STRICT,
                 WS_SERVER,
-                &[
-                    one(None, "code-mode-host"),
-                    flag(None, "stdio"),
-                    flag(None, "analytics-default-enabled"),
-                ],
+                &[one(None, "code-mode-host"), flag(None, "stdio"), flag(None, "analytics-default-enabled")],
             ],
             &[
                 group(
@@ -394,52 +309,26 @@ pub static ROOT: CommandSpec = CommandSpec {
                         cmd("restart", &[GLOBAL]),
                         cmd("start", &[GLOBAL]),
                         cmd("stop", &[GLOBAL]),
-                        cmd(
-                            "update",
-                            &[GLOBAL, &[flag(None, "from-cli"), flag(Some('y'), "yes")]],
-                        ),
+                        cmd("update", &[GLOBAL, &[flag(None, "from-cli"), flag(Some('y'), "yes")]]),
                         cmd("version", &[GLOBAL]),
                     ],
                 ),
                 cmd("generate-internal-json-schema", &[GLOBAL, OUT_DIR]),
-                cmd(
-                    "generate-json-schema",
-                    &[GLOBAL, OUT_DIR, &[flag(None, "experimental")]],
-                ),
-                cmd(
-                    "generate-ts",
-                    &[
-                        GLOBAL,
-                        OUT_DIR,
-                        &[one(Some('p'), "prettier"), flag(None, "experimental")],
-                    ],
-                ),
+                cmd("generate-json-schema", &[GLOBAL, OUT_DIR, &[flag(None, "experimental")]]),
+                cmd("generate-ts", &[GLOBAL, OUT_DIR, &[one(Some('p'), "prettier"), flag(None, "experimental")]]),
                 cmd("proxy", &[GLOBAL, &[one(None, "sock")]]),
             ],
         )),
         unpinnable(group(
             "remote-control",
             &[GLOBAL, JSON, &[flag(None, "no-daemon")]],
-            &[
-                cmd("pair", &[GLOBAL, JSON]),
-                cmd("start", &[GLOBAL, JSON]),
-                cmd("stop", &[GLOBAL, JSON]),
-            ],
+            &[cmd("pair", &[GLOBAL, JSON]), cmd("start", &[GLOBAL, JSON]), cmd("stop", &[GLOBAL, JSON])],
         )),
         cmd("completion", &[GLOBAL]),
         cmd("update", &[GLOBAL]),
         cmd(
             "doctor",
-            &[
-                GLOBAL,
-                JSON,
-                &[
-                    flag(None, "summary"),
-                    flag(None, "all"),
-                    flag(None, "no-color"),
-                    flag(None, "ascii"),
-                ],
-            ],
+            &[GLOBAL, JSON, &[flag(None, "summary"), flag(None, "all"), flag(None, "no-color"), flag(None, "ascii")]],
         ),
         CommandSpec {
             trailing: Trailing::ForeignAfter(0),
@@ -465,44 +354,18 @@ pub static ROOT: CommandSpec = CommandSpec {
             "debug",
             &[GLOBAL],
             &[
-                unpinnable(group(
-                    "app-server",
-                    &[GLOBAL],
-                    &[cmd("send-message-v2", &[GLOBAL])],
-                )),
+                unpinnable(group("app-server", &[GLOBAL], &[cmd("send-message-v2", &[GLOBAL])])),
                 cmd("clear-memories", &[GLOBAL]),
                 cmd("models", &[GLOBAL, &[flag(None, "bundled")]]),
                 cmd("prompt-input", &[GLOBAL, &[many(Some('i'), "image")]]),
                 cmd("trace-reduce", &[GLOBAL, &[one(Some('o'), "output")]]),
             ],
         ),
-        CommandSpec {
-            aliases: &["a"],
-            ..cmd("apply", &[GLOBAL])
-        },
-        cmd(
-            "resume",
-            &[
-                GLOBAL,
-                VERSION,
-                PICK_SESSION,
-                &[flag(None, "include-non-interactive")],
-                REMOTE,
-                SESSION,
-                TUI,
-            ],
-        ),
+        CommandSpec { aliases: &["a"], ..cmd("apply", &[GLOBAL]) },
+        cmd("resume", &[GLOBAL, VERSION, PICK_SESSION, &[flag(None, "include-non-interactive")], REMOTE, SESSION, TUI]),
         CommandSpec {
             pinning: Pinning::NoModelInjection,
-            ..cmd(
-                "queue",
-                &[
-                    GLOBAL,
-                    &[one(None, "thread"), one(None, "message")],
-                    REMOTE,
-                    SESSION,
-                ],
-            )
+            ..cmd("queue", &[GLOBAL, &[one(None, "thread"), one(None, "message")], REMOTE, SESSION])
         },
         cmd("archive", &[GLOBAL, REMOTE, SESSION]),
         cmd("delete", &[GLOBAL, REMOTE, SESSION, &[flag(None, "force")]]),
@@ -511,19 +374,11 @@ pub static ROOT: CommandSpec = CommandSpec {
             &[
                 GLOBAL,
                 JSON,
-                &[
-                    flag(None, "apply"),
-                    one(None, "thread"),
-                    one(None, "max-mib-per-second"),
-                    flag(None, "verbose"),
-                ],
+                &[flag(None, "apply"), one(None, "thread"), one(None, "max-mib-per-second"), flag(None, "verbose")],
             ],
         ),
         cmd("unarchive", &[GLOBAL, REMOTE, SESSION]),
-        cmd(
-            "fork",
-            &[GLOBAL, VERSION, PICK_SESSION, REMOTE, SESSION, TUI],
-        ),
+        cmd("fork", &[GLOBAL, VERSION, PICK_SESSION, REMOTE, SESSION, TUI]),
         CommandSpec {
             aliases: &["cloud-tasks"],
             ..unpinnable(group(
@@ -532,47 +387,18 @@ pub static ROOT: CommandSpec = CommandSpec {
                 &[
                     cmd("apply", &[GLOBAL, &[one(None, "attempt")]]),
                     cmd("diff", &[GLOBAL, &[one(None, "attempt")]]),
-                    cmd(
-                        "exec",
-                        &[
-                            GLOBAL,
-                            &[one(None, "env"), one(None, "attempts"), one(None, "branch")],
-                        ],
-                    ),
-                    cmd(
-                        "list",
-                        &[
-                            GLOBAL,
-                            JSON,
-                            &[one(None, "env"), one(None, "limit"), one(None, "cursor")],
-                        ],
-                    ),
+                    cmd("exec", &[GLOBAL, &[one(None, "env"), one(None, "attempts"), one(None, "branch")]]),
+                    cmd("list", &[GLOBAL, JSON, &[one(None, "env"), one(None, "limit"), one(None, "cursor")]]),
                     cmd("status", &[GLOBAL]),
                 ],
             ))
         },
         group(
             "exec-server",
-            &[
-                GLOBAL,
-                EXEC_SERVER,
-                WS_SERVER,
-                &[one(None, "concurrent-requests")],
-            ],
-            &[cmd(
-                "forward",
-                &[GLOBAL, EXEC_SERVER, &[one(None, "connect")]],
-            )],
+            &[GLOBAL, EXEC_SERVER, WS_SERVER, &[one(None, "concurrent-requests")]],
+            &[cmd("forward", &[GLOBAL, EXEC_SERVER, &[one(None, "connect")]])],
         ),
-        group(
-            "features",
-            &[GLOBAL],
-            &[
-                cmd("list", &[GLOBAL]),
-                cmd("enable", &[GLOBAL]),
-                cmd("disable", &[GLOBAL]),
-            ],
-        ),
+        group("features", &[GLOBAL], &[cmd("list", &[GLOBAL]), cmd("enable", &[GLOBAL]), cmd("disable", &[GLOBAL])]),
         // Hidden commands.
         group(
             "execpolicy",
@@ -581,14 +407,7 @@ pub static ROOT: CommandSpec = CommandSpec {
                 trailing: Trailing::ForeignAfter(0),
                 ..cmd(
                     "check",
-                    &[
-                        GLOBAL,
-                        &[
-                            one(Some('r'), "rules"),
-                            flag(None, "pretty"),
-                            flag(None, "resolve-host-executables"),
-                        ],
-                    ],
+                    &[GLOBAL, &[one(Some('r'), "rules"), flag(None, "pretty"), flag(None, "resolve-host-executables")]],
                 )
             }],
         ),
@@ -627,19 +446,20 @@ pub static ROOT: CommandSpec = CommandSpec {
 };
 
 /// Command paths refused unless the operator lists them in `OPENCLAW_ALLOW_UNPINNABLE`.
-pub const UNPINNABLE_PATHS: &[&str] = &[
-    "agents",
-    "app-server",
-    "remote-control",
-    "debug app-server",
-    "cloud",
-    "responses-api-proxy",
-];
+pub const UNPINNABLE_PATHS: &[&str] =
+    &["agents", "app-server", "remote-control", "debug app-server", "cloud", "responses-api-proxy"];
 
-/// argv[1] prefix of codex's internal helper forms (apply-patch, sandbox helpers): never rewritten.
+/// argv[1] prefix of codex's internal helper forms. Codex runs them through its own executable,
+/// never through PATH, so the shim only meets them when someone calls them by hand.
 pub const INTERNAL_ARG_PREFIX: &str = "--codex-run-as-";
-/// argv[0] names that switch codex into another program: never rewritten.
-pub const OTHER_PERSONALITIES: &[&str] = &["apply_patch", "applypatch", "codex-linux-sandbox"];
+/// The internal forms that run no model and no other program: passed through untouched. Every
+/// other one is refused: `--codex-run-as-arg0-exec-helper NAME PROGRAM ARGS` runs any program,
+/// the real codex included, on arguments the shim never saw.
+pub const INTERNAL_PASS_THROUGH: &[&str] = &["--codex-run-as-apply-patch", "--codex-run-as-fs-helper"];
+/// argv[0] names that switch codex into the apply-patch tool: passed through untouched.
+pub const PATCH_PERSONALITIES: &[&str] = &["apply_patch", "applypatch"];
+/// argv[0] names that switch codex into a program runner (the Linux sandbox): refused.
+pub const RUNNER_PERSONALITIES: &[&str] = &["codex-linux-sandbox"];
 
 /// How a sensitive config key's value may still be harmless.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -660,6 +480,7 @@ pub const CONFIG_KEYS: &[(&str, KeyValue)] = &[
     ("model_provider", KeyValue::Never),
     ("model_providers", KeyValue::Never),
     ("openai_base_url", KeyValue::Never),
+    ("chatgpt_base_url", KeyValue::Never),
     ("profile", KeyValue::Never),
     ("agents.default_subagent_model", KeyValue::ModelName),
     // Sub-agent limits and roles (a role's config file may set a model): all of it.
@@ -696,28 +517,16 @@ pub const SUBAGENT_PINS: &[&str] = &[
 
 /// Looks a `-c` key up in `CONFIG_KEYS`; `None` means the key cannot affect the model lock.
 pub fn classify_config_key(key: &str) -> Option<KeyValue> {
-    let segments: Vec<&str> = key
-        .split('.')
-        .map(|s| s.trim().trim_matches(|c| c == '"' || c == '\''))
-        .collect();
+    let segments: Vec<&str> = key.split('.').map(|s| s.trim().trim_matches(|c| c == '"' || c == '\'')).collect();
     CONFIG_KEYS.iter().find_map(|(pattern, value)| {
         let pattern: Vec<&str> = pattern.split('.').collect();
         let shared = segments.len().min(pattern.len());
-        if !segments
-            .iter()
-            .zip(&pattern)
-            .take(shared)
-            .all(|(s, p)| glob_segment(p, s))
-        {
+        if !segments.iter().zip(&pattern).take(shared).all(|(s, p)| glob_segment(p, s)) {
             return None;
         }
         // Equal length: the key itself. Shorter: a parent table that may hold it. Longer: a value
         // under a key that must be a plain string, which is never harmless.
-        Some(if segments.len() == pattern.len() {
-            *value
-        } else {
-            KeyValue::Never
-        })
+        Some(if segments.len() == pattern.len() { *value } else { KeyValue::Never })
     })
 }
 
@@ -725,9 +534,7 @@ fn glob_segment(pattern: &str, segment: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == segment,
         Some((prefix, suffix)) => {
-            segment.len() >= prefix.len() + suffix.len()
-                && segment.starts_with(prefix)
-                && segment.ends_with(suffix)
+            segment.len() >= prefix.len() + suffix.len() && segment.starts_with(prefix) && segment.ends_with(suffix)
         }
     }
 }
@@ -737,17 +544,9 @@ mod tests {
     use super::*;
 
     fn all_commands() -> Vec<(String, &'static CommandSpec)> {
-        fn walk(
-            prefix: &str,
-            spec: &'static CommandSpec,
-            out: &mut Vec<(String, &'static CommandSpec)>,
-        ) {
+        fn walk(prefix: &str, spec: &'static CommandSpec, out: &mut Vec<(String, &'static CommandSpec)>) {
             for sub in spec.subcommands {
-                let path = if prefix.is_empty() {
-                    sub.name.to_owned()
-                } else {
-                    format!("{prefix} {}", sub.name)
-                };
+                let path = if prefix.is_empty() { sub.name.to_owned() } else { format!("{prefix} {}", sub.name) };
                 out.push((path.clone(), sub));
                 walk(&path, sub, out);
             }
@@ -777,21 +576,14 @@ mod tests {
             longs.dedup();
             shorts.sort_unstable();
             shorts.dedup();
-            assert_eq!(
-                (longs.len(), shorts.len()),
-                (n_long, n_short),
-                "duplicate option in `{path}`"
-            );
+            assert_eq!((longs.len(), shorts.len()), (n_long, n_short), "duplicate option in `{path}`");
         }
     }
 
     #[test]
     fn unpinnable_paths_match_the_table() {
-        let mut marked: Vec<String> = all_commands()
-            .into_iter()
-            .filter(|(_, s)| s.pinning == Pinning::Unpinnable)
-            .map(|(p, _)| p)
-            .collect();
+        let mut marked: Vec<String> =
+            all_commands().into_iter().filter(|(_, s)| s.pinning == Pinning::Unpinnable).map(|(p, _)| p).collect();
         let mut listed: Vec<String> = UNPINNABLE_PATHS.iter().map(|s| s.to_string()).collect();
         marked.sort();
         listed.sort();

@@ -26,10 +26,7 @@ pub struct ProcessId {
 impl ProcessId {
     pub fn current() -> ProcessId {
         let stat = std::fs::read("/proc/self/stat").unwrap_or_default();
-        ProcessId {
-            pid: std::process::id(),
-            start_time: start_time_from_stat(&stat).unwrap_or(0),
-        }
+        ProcessId { pid: std::process::id(), start_time: start_time_from_stat(&stat).unwrap_or(0) }
     }
 }
 
@@ -37,10 +34,7 @@ impl ProcessId {
 /// counting starts after its last ')'.
 fn start_time_from_stat(stat: &[u8]) -> Option<u64> {
     let after_comm = &stat[stat.iter().rposition(|b| *b == b')')? + 1..];
-    let field = std::str::from_utf8(after_comm)
-        .ok()?
-        .split_ascii_whitespace()
-        .nth(19)?;
+    let field = std::str::from_utf8(after_comm).ok()?.split_ascii_whitespace().nth(19)?;
     field.parse().ok()
 }
 
@@ -50,21 +44,12 @@ pub struct LoopDetected {
 }
 
 /// Returns the guard value to pass on, or the loop this call would close.
-pub fn next_value(
-    current: Option<&OsStr>,
-    me: ProcessId,
-    shim: FileId,
-) -> Result<OsString, LoopDetected> {
+pub fn next_value(current: Option<&OsStr>, me: ProcessId, shim: FileId) -> Result<OsString, LoopDetected> {
     let prefix = format!("{}.{}:", me.pid, me.start_time);
     let mut chain: Vec<String> = current
         .and_then(OsStr::to_str)
         .and_then(|value| value.strip_prefix(&prefix))
-        .map(|ids| {
-            ids.split(',')
-                .filter(|id| !id.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
+        .map(|ids| ids.split(',').filter(|id| !id.is_empty()).map(str::to_owned).collect())
         .unwrap_or_default();
     let mine = format!("{}.{}", shim.dev, shim.ino);
     if chain.contains(&mine) || chain.len() >= MAX_HOPS {
@@ -78,10 +63,7 @@ pub fn next_value(
 mod tests {
     use super::*;
 
-    const ME: ProcessId = ProcessId {
-        pid: 42,
-        start_time: 1000,
-    };
+    const ME: ProcessId = ProcessId { pid: 42, start_time: 1000 };
     const SHIM_A: FileId = FileId { dev: 1, ino: 10 };
     const SHIM_B: FileId = FileId { dev: 1, ino: 11 };
 
@@ -93,50 +75,29 @@ mod tests {
     #[test]
     fn copies_in_one_process_chain_up() {
         let first = next_value(None, ME, SHIM_A).unwrap();
-        assert_eq!(
-            next_value(Some(&first), ME, SHIM_B),
-            Ok("42.1000:1.10,1.11".into())
-        );
+        assert_eq!(next_value(Some(&first), ME, SHIM_B), Ok("42.1000:1.10,1.11".into()));
     }
 
     #[test]
     fn same_shim_twice_in_one_process_is_a_loop() {
         let first = next_value(None, ME, SHIM_A).unwrap();
         let second = next_value(Some(&first), ME, SHIM_B).unwrap();
-        assert_eq!(
-            next_value(Some(&second), ME, SHIM_A),
-            Err(LoopDetected { hops: 2 })
-        );
+        assert_eq!(next_value(Some(&second), ME, SHIM_A), Err(LoopDetected { hops: 2 }));
     }
 
     #[test]
     fn another_process_ignores_the_inherited_value() {
         let parent = next_value(None, ME, SHIM_A).unwrap();
-        let child = ProcessId {
-            pid: 43,
-            start_time: 1000,
-        };
-        assert_eq!(
-            next_value(Some(&parent), child, SHIM_A),
-            Ok("43.1000:1.10".into())
-        );
+        let child = ProcessId { pid: 43, start_time: 1000 };
+        assert_eq!(next_value(Some(&parent), child, SHIM_A), Ok("43.1000:1.10".into()));
         // pid reuse: same pid, later start.
-        let reused = ProcessId {
-            pid: 42,
-            start_time: 2000,
-        };
-        assert_eq!(
-            next_value(Some(&parent), reused, SHIM_A),
-            Ok("42.2000:1.10".into())
-        );
+        let reused = ProcessId { pid: 42, start_time: 2000 };
+        assert_eq!(next_value(Some(&parent), reused, SHIM_A), Ok("42.2000:1.10".into()));
     }
 
     #[test]
     fn garbage_is_ignored() {
-        assert_eq!(
-            next_value(Some(OsStr::new("nonsense")), ME, SHIM_A),
-            Ok("42.1000:1.10".into())
-        );
+        assert_eq!(next_value(Some(OsStr::new("nonsense")), ME, SHIM_A), Ok("42.1000:1.10".into()));
     }
 
     #[test]
@@ -150,8 +111,7 @@ mod tests {
 
     #[test]
     fn parses_start_time_after_odd_command_names() {
-        let stat =
-            b"42 (co) dex (x)) S 1 42 42 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 123456 1000 100";
+        let stat = b"42 (co) dex (x)) S 1 42 42 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 123456 1000 100";
         assert_eq!(start_time_from_stat(stat), Some(123456));
         let own = std::fs::read("/proc/self/stat").unwrap();
         assert!(start_time_from_stat(&own).is_some());

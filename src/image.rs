@@ -64,7 +64,8 @@ pub fn has_interpreter(elf: &[u8]) -> Result<bool, &'static str> {
 }
 
 fn run(command: &mut Command, what: &str) -> Result<(), ImageError> {
-    let status = command.status().map_err(|e| ImageError(format!("{what}: cannot run {:?}: {e}", command.get_program())))?;
+    let status =
+        command.status().map_err(|e| ImageError(format!("{what}: cannot run {:?}: {e}", command.get_program())))?;
     if !status.success() {
         return fail(format!("{what} failed ({status})"));
     }
@@ -75,11 +76,16 @@ fn run(command: &mut Command, what: &str) -> Result<(), ImageError> {
 pub fn stage_bins(root: &Path) -> Result<(), ImageError> {
     for bin in STAGED_BINS {
         let dest = root.join(BIN_DIR).join(bin);
-        run(Command::new(root.join("packaging/build-static.sh")).arg(bin).arg(&dest).current_dir(root), &format!("building {bin}"))?;
+        run(
+            Command::new(root.join("packaging/build-static.sh")).arg(bin).arg(&dest).current_dir(root),
+            &format!("building {bin}"),
+        )?;
         let bytes = std::fs::read(&dest).map_err(|e| ImageError(format!("cannot read {}: {e}", dest.display())))?;
         match has_interpreter(&bytes) {
             Ok(false) => {}
-            Ok(true) => return fail(format!("{} is dynamically linked; the image needs a static binary", dest.display())),
+            Ok(true) => {
+                return fail(format!("{} is dynamically linked; the image needs a static binary", dest.display()))
+            }
             Err(e) => return fail(format!("{}: {e}", dest.display())),
         }
     }
@@ -91,8 +97,11 @@ pub fn stage_wheels(root: &Path) -> Result<(), ImageError> {
     let wheels = root.join(WHEEL_DIR);
     std::fs::create_dir_all(&wheels).map_err(|e| ImageError(format!("cannot create {}: {e}", wheels.display())))?;
     let requirements = wheels.join(".codex-requirements.txt");
-    std::fs::write(&requirements, format!("openai-codex-cli-bin=={CODEX_VERSION} --hash=sha256:{CODEX_WHEEL_SHA256}\n"))
-        .map_err(|e| ImageError(format!("cannot write {}: {e}", requirements.display())))?;
+    std::fs::write(
+        &requirements,
+        format!("openai-codex-cli-bin=={CODEX_VERSION} --hash=sha256:{CODEX_WHEEL_SHA256}\n"),
+    )
+    .map_err(|e| ImageError(format!("cannot write {}: {e}", requirements.display())))?;
     let pip = |args: &[&str]| {
         let mut command = Command::new("python3");
         command.args(["-m", "pip"]).args(args).current_dir(root);
@@ -102,12 +111,22 @@ pub fn stage_wheels(root: &Path) -> Result<(), ImageError> {
     let requirement_file = requirements.to_string_lossy().into_owned();
     run(
         &mut pip(&[
-            "download", "--quiet", "--no-deps", "--only-binary=:all:", "--require-hashes", "-r", &requirement_file,
-            "--dest", &wheel_dir,
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--require-hashes",
+            "-r",
+            &requirement_file,
+            "--dest",
+            &wheel_dir,
         ]),
         "downloading the Codex CLI wheel",
     )?;
-    run(&mut pip(&["wheel", "--quiet", "--no-deps", "--wheel-dir", &wheel_dir, "./services/openclaw"]), "building the adapter wheel")
+    run(
+        &mut pip(&["wheel", "--quiet", "--no-deps", "--wheel-dir", &wheel_dir, "./services/openclaw"]),
+        "building the adapter wheel",
+    )
 }
 
 /// Step 4.
@@ -140,7 +159,8 @@ pub fn check_facts(facts: &Value) -> Vec<String> {
     if !facts["shim_error"].is_null() {
         problems.push(format!("the shim check failed: {}", text(&facts["shim_error"])));
     } else if facts["shim_plan"]["grammar_version"] != CODEX_VERSION {
-        problems.push(format!("the shim's grammar is for {}, not {CODEX_VERSION}", facts["shim_plan"]["grammar_version"]));
+        problems
+            .push(format!("the shim's grammar is for {}, not {CODEX_VERSION}", facts["shim_plan"]["grammar_version"]));
     }
     let expected = format!("codex-cli {CODEX_VERSION}");
     if facts["real_codex_version"] != Value::String(expected.clone()) {
@@ -159,7 +179,10 @@ pub fn verify(tag: &str) -> Result<Value, ImageError> {
         .output()
         .map_err(|e| ImageError(format!("cannot run docker: {e}")))?;
     if !output.status.success() {
-        return fail(format!("running {tag} --verify-image failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+        return fail(format!(
+            "running {tag} --verify-image failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
     }
     let facts: Value = serde_json::from_slice(&output.stdout)
         .map_err(|e| ImageError(format!("{tag} --verify-image printed no JSON ({e})")))?;

@@ -3,9 +3,9 @@
 //! Modules hold the decisions; `src/bin/*` only wire them.
 
 pub mod argv;
+pub mod audit;
 pub mod codex_auth;
 pub mod codex_config;
-pub mod audit;
 pub mod entrypoint;
 pub mod error;
 pub mod exec;

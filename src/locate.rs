@@ -32,10 +32,7 @@ pub struct FileId {
 impl FileId {
     pub fn of(path: &Path) -> std::io::Result<FileId> {
         let meta = std::fs::metadata(path)?;
-        Ok(FileId {
-            dev: meta.dev(),
-            ino: meta.ino(),
-        })
+        Ok(FileId { dev: meta.dev(), ino: meta.ino() })
     }
 
     /// The running binary, wherever and however it was reached.
@@ -97,19 +94,11 @@ pub fn reject_reason(path: &Path, shim: FileId) -> Option<SkipReason> {
     if !meta.is_file() {
         return Some(SkipReason::NotRegularFile);
     }
-    if (FileId {
-        dev: meta.dev(),
-        ino: meta.ino(),
-    }) == shim
-    {
+    if (FileId { dev: meta.dev(), ino: meta.ino() }) == shim {
         return Some(SkipReason::IsTheShim);
     }
-    let executable = nix::unistd::faccessat(
-        None,
-        path,
-        nix::unistd::AccessFlags::X_OK,
-        nix::fcntl::AtFlags::AT_EACCESS,
-    );
+    let executable =
+        nix::unistd::faccessat(None, path, nix::unistd::AccessFlags::X_OK, nix::fcntl::AtFlags::AT_EACCESS);
     if executable.is_err() {
         return Some(SkipReason::NotExecutable);
     }
@@ -118,16 +107,12 @@ pub fn reject_reason(path: &Path, shim: FileId) -> Option<SkipReason> {
 
 /// Searches `path_var` (the value of PATH) for the real codex, following conditions 1–5.
 pub fn search_path(path_var: &OsStr, shim: FileId) -> Search {
-    let entries: Vec<&OsStr> = path_var
-        .as_bytes()
-        .split(|b| *b == b':')
-        .map(OsStr::from_bytes)
-        .collect();
+    let entries: Vec<&OsStr> = path_var.as_bytes().split(|b| *b == b':').map(OsStr::from_bytes).collect();
     let candidate = |entry: &OsStr| Path::new(entry).join(CODEX_NAME);
     // Condition 2 needs the shim's last position before any candidate can be judged.
-    let shim_position = entries.iter().rposition(|entry| {
-        Path::new(entry).is_absolute() && FileId::of(&candidate(entry)).ok() == Some(shim)
-    });
+    let shim_position = entries
+        .iter()
+        .rposition(|entry| Path::new(entry).is_absolute() && FileId::of(&candidate(entry)).ok() == Some(shim));
 
     let mut skipped = Vec::new();
     for (index, entry) in entries.iter().enumerate() {
@@ -142,21 +127,13 @@ pub fn search_path(path_var: &OsStr, shim: FileId) -> Search {
             reject_reason(&path, shim)
         };
         match reason {
-            None => {
-                return Search {
-                    found: Some(path),
-                    skipped,
-                }
-            }
+            None => return Search { found: Some(path), skipped },
             // A directory without codex is the normal case, not worth reporting.
             Some(SkipReason::Missing) => {}
             Some(reason) => skipped.push(Skipped { path, reason }),
         }
     }
-    Search {
-        found: None,
-        skipped,
-    }
+    Search { found: None, skipped }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,31 +187,20 @@ mod tests {
     #[test]
     fn skips_shim_and_everything_before_it() {
         let t = tempfile::tempdir().unwrap();
-        let (early, shim_dir, real_dir) = (
-            t.path().join("early"),
-            t.path().join("shim"),
-            t.path().join("real"),
-        );
+        let (early, shim_dir, real_dir) = (t.path().join("early"), t.path().join("shim"), t.path().join("real"));
         exe(&early, 0o755);
         let shim = FileId::of(&exe(&shim_dir, 0o755)).unwrap();
         let real = exe(&real_dir, 0o755);
         let search = search_path(&join(&[&early, &shim_dir, &real_dir]), shim);
         assert_eq!(search.found, Some(real));
         let reasons: Vec<_> = search.skipped.iter().map(|s| s.reason.clone()).collect();
-        assert_eq!(
-            reasons,
-            [SkipReason::AtOrBeforeShim, SkipReason::AtOrBeforeShim]
-        );
+        assert_eq!(reasons, [SkipReason::AtOrBeforeShim, SkipReason::AtOrBeforeShim]);
     }
 
     #[test]
     fn uses_last_position_of_shim_listed_twice() {
         let t = tempfile::tempdir().unwrap();
-        let (shim_dir, other, real_dir) = (
-            t.path().join("shim"),
-            t.path().join("other"),
-            t.path().join("real"),
-        );
+        let (shim_dir, other, real_dir) = (t.path().join("shim"), t.path().join("other"), t.path().join("real"));
         let shim = FileId::of(&exe(&shim_dir, 0o755)).unwrap();
         exe(&other, 0o755);
         let real = exe(&real_dir, 0o755);
@@ -265,12 +231,7 @@ mod tests {
         let reasons: Vec<_> = search.skipped.iter().map(|s| s.reason.clone()).collect();
         assert_eq!(
             reasons,
-            [
-                SkipReason::EmptyEntry,
-                SkipReason::EmptyEntry,
-                SkipReason::RelativeEntry,
-                SkipReason::RelativeEntry
-            ]
+            [SkipReason::EmptyEntry, SkipReason::EmptyEntry, SkipReason::RelativeEntry, SkipReason::RelativeEntry]
         );
     }
 
@@ -282,16 +243,10 @@ mod tests {
         fs::create_dir_all(dir_entry.join(CODEX_NAME)).unwrap();
         let noexec = exe(&t.path().join("noexec"), 0o644);
         let real = exe(&t.path().join("real"), 0o755);
-        let search = search_path(
-            &join(&[&dir_entry, noexec.parent().unwrap(), real.parent().unwrap()]),
-            shim,
-        );
+        let search = search_path(&join(&[&dir_entry, noexec.parent().unwrap(), real.parent().unwrap()]), shim);
         assert_eq!(search.found, Some(real));
         let reasons: Vec<_> = search.skipped.iter().map(|s| s.reason.clone()).collect();
-        assert_eq!(
-            reasons,
-            [SkipReason::NotRegularFile, SkipReason::NotExecutable]
-        );
+        assert_eq!(reasons, [SkipReason::NotRegularFile, SkipReason::NotExecutable]);
     }
 
     #[test]
@@ -301,24 +256,12 @@ mod tests {
         let shim = FileId::of(&shim_path).unwrap();
         let real = exe(&t.path().join("real"), 0o755);
         assert_eq!(check_override(&real, shim), Ok(real.clone()));
-        assert_eq!(
-            check_override(Path::new("real/codex"), shim),
-            Err(OverrideError::Relative("real/codex".into()))
-        );
+        assert_eq!(check_override(Path::new("real/codex"), shim), Err(OverrideError::Relative("real/codex".into())));
         assert_eq!(
             check_override(&shim_path, shim),
-            Err(OverrideError::Unusable(
-                shim_path.clone(),
-                SkipReason::IsTheShim
-            ))
+            Err(OverrideError::Unusable(shim_path.clone(), SkipReason::IsTheShim))
         );
         let missing = t.path().join("missing");
-        assert_eq!(
-            check_override(&missing, shim),
-            Err(OverrideError::Unusable(
-                missing.clone(),
-                SkipReason::Missing
-            ))
-        );
+        assert_eq!(check_override(&missing, shim), Err(OverrideError::Unusable(missing.clone(), SkipReason::Missing)));
     }
 }

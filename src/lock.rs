@@ -33,11 +33,7 @@ pub struct Attempt {
 
 impl std::fmt::Display for Attempt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let at = if self.level.is_empty() {
-            "the root"
-        } else {
-            &self.level
-        };
+        let at = if self.level.is_empty() { "the root" } else { &self.level };
         write!(f, "{} {:?} at {at}", self.syntax, self.attempted)
     }
 }
@@ -45,16 +41,15 @@ impl std::fmt::Display for Attempt {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Run codex with these arguments; `forced` lists the attempts that were overridden.
-    Run {
-        args: Vec<OsString>,
-        forced: Vec<Attempt>,
-    },
+    Run { args: Vec<OsString>, forced: Vec<Attempt> },
     /// An internal helper form of codex: run it untouched.
     PassThrough { args: Vec<OsString> },
     /// Reject mode and at least one attempt: codex must not run.
     Reject { attempts: Vec<Attempt> },
     /// A subcommand whose model argv cannot pin, not allowed by the operator.
     Refuse { path: String },
+    /// An internal helper form of codex that runs other programs: never through the shim.
+    RefuseInternal { form: String },
 }
 
 /// `model="PIN"` with PIN as a TOML basic string.
@@ -94,9 +89,7 @@ impl Pins {
     /// Whether a `-c` value (parsed as TOML or taken raw, as codex does) names the pinned model.
     fn names_pin(&self, raw: &str) -> bool {
         let value = raw.trim();
-        value == self.model
-            || value == toml_string(&self.model)
-            || value == format!("'{}'", self.model)
+        value == self.model || value == toml_string(&self.model) || value == format!("'{}'", self.model)
     }
 }
 
@@ -116,13 +109,7 @@ fn split_config(value: &OsStr) -> (String, String) {
 /// `None` when the occurrence is harmless, else the attempt it makes.
 fn classify(occurrence: &Occurrence, pins: &Pins, level: &str) -> Option<Attempt> {
     let value = occurrence.value.as_deref();
-    let attempt = |syntax: String, attempted: String| {
-        Some(Attempt {
-            syntax,
-            attempted,
-            level: level.to_owned(),
-        })
-    };
+    let attempt = |syntax: String, attempted: String| Some(Attempt { syntax, attempted, level: level.to_owned() });
     let shown = || value.map(lossy).unwrap_or_default();
     match occurrence.spec.meaning {
         Meaning::Plain | Meaning::Disable => None,
@@ -145,18 +132,14 @@ fn classify(occurrence: &Occurrence, pins: &Pins, level: &str) -> Option<Attempt
             }
         }
         Meaning::Enable
-            if value.is_some_and(|v| {
-                v.as_bytes()
-                    .starts_with(grammar::SUBAGENT_FEATURE_PREFIX.as_bytes())
-            }) =>
+            if value.is_some_and(|v| v.as_bytes().starts_with(grammar::SUBAGENT_FEATURE_PREFIX.as_bytes())) =>
         {
             attempt(occurrence.syntax(None), shown())
         }
         Meaning::Enable => None,
         Meaning::Oss => attempt(occurrence.syntax(None), String::from("--oss")),
-        Meaning::Profile | Meaning::LocalProvider | Meaning::Remote => {
-            attempt(occurrence.syntax(None), shown())
-        }
+        Meaning::IgnoreUserConfig => attempt(occurrence.syntax(None), String::from("--ignore-user-config")),
+        Meaning::Profile | Meaning::LocalProvider | Meaning::Remote => attempt(occurrence.syntax(None), shown()),
     }
 }
 
@@ -221,58 +204,30 @@ impl Rewrite<'_> {
     fn neutralise(&mut self, occurrence: &Occurrence, args: &[OsString]) {
         let pin_value = match occurrence.spec.meaning {
             Meaning::Model => Some((occurrence.spelling.clone(), self.pins.model.clone())),
-            Meaning::Config => Some((
-                occurrence.spelling.clone(),
-                self.pins.model_assignment.clone(),
-            )),
-            Meaning::Enable => Some((
-                "--disable".to_owned(),
-                lossy(occurrence.value.as_deref().unwrap_or_default()),
-            )),
+            Meaning::Config => Some((occurrence.spelling.clone(), self.pins.model_assignment.clone())),
+            Meaning::Enable => Some(("--disable".to_owned(), lossy(occurrence.value.as_deref().unwrap_or_default()))),
             _ => None,
         };
         let (replacement, meaning, held_value) = match pin_value {
             Some((spelling, value)) => {
-                let meaning = if occurrence.spec.meaning == Meaning::Enable {
-                    Meaning::Disable
-                } else {
-                    occurrence.spec.meaning
-                };
-                (
-                    with_value(occurrence, &spelling, &value),
-                    meaning,
-                    Some(value),
-                )
+                let meaning =
+                    if occurrence.spec.meaning == Meaning::Enable { Meaning::Disable } else { occurrence.spec.meaning };
+                (with_value(occurrence, &spelling, &value), meaning, Some(value))
             }
             None => {
                 let swallowed = self.parsed.list_ends.contains(&occurrence.start)
-                    && args
-                        .get(occurrence.end)
-                        .is_some_and(|next| !next.as_bytes().starts_with(b"-"));
-                let mut replacement: Vec<OsString> =
-                    occurrence.cluster_prefix.iter().cloned().collect();
+                    && args.get(occurrence.end).is_some_and(|next| !next.as_bytes().starts_with(b"-"));
+                let mut replacement: Vec<OsString> = occurrence.cluster_prefix.iter().cloned().collect();
                 if swallowed {
-                    replacement.extend([
-                        OsString::from("-c"),
-                        OsString::from(&self.pins.model_assignment),
-                    ]);
-                    (
-                        replacement,
-                        Meaning::Config,
-                        Some(self.pins.model_assignment.clone()),
-                    )
+                    replacement.extend([OsString::from("-c"), OsString::from(&self.pins.model_assignment)]);
+                    (replacement, Meaning::Config, Some(self.pins.model_assignment.clone()))
                 } else {
                     (replacement, Meaning::Plain, None)
                 }
             }
         };
-        self.note(
-            occurrence.level,
-            meaning,
-            held_value.as_deref().map(OsStr::new),
-        );
-        self.edits
-            .push((occurrence.start, occurrence.end, replacement));
+        self.note(occurrence.level, meaning, held_value.as_deref().map(OsStr::new));
+        self.edits.push((occurrence.start, occurrence.end, replacement));
     }
 
     fn holds(&self, level: usize, wanted: &Held) -> bool {
@@ -280,22 +235,16 @@ impl Rewrite<'_> {
     }
 
     fn deepest(&self, matches: impl Fn(&Held) -> bool) -> usize {
-        self.held
-            .iter()
-            .filter(|(_, h)| matches(h))
-            .map(|(l, _)| *l)
-            .max()
-            .unwrap_or(0)
+        self.held.iter().filter(|(_, h)| matches(h)).map(|(l, _)| *l).max().unwrap_or(0)
     }
 
     /// Tokens to insert at each level's start.
     fn injections(&self, inject_model: bool) -> Vec<(usize, Vec<OsString>)> {
         let mut at: Vec<(usize, Vec<OsString>)> = Vec::new();
-        let mut push =
-            |level: usize, tokens: [&str; 2]| match at.iter_mut().find(|(l, _)| *l == level) {
-                Some((_, list)) => list.extend(tokens.map(OsString::from)),
-                None => at.push((level, tokens.map(OsString::from).to_vec())),
-            };
+        let mut push = |level: usize, tokens: [&str; 2]| match at.iter_mut().find(|(l, _)| *l == level) {
+            Some((_, list)) => list.extend(tokens.map(OsString::from)),
+            None => at.push((level, tokens.map(OsString::from).to_vec())),
+        };
         if inject_model && !self.holds(0, &Held::Model) {
             push(0, ["-m", &self.pins.model]);
         }
@@ -323,32 +272,32 @@ fn specs_on_path(parsed: &Parsed) -> Vec<&'static CommandSpec> {
     let mut specs = vec![&ROOT];
     for name in &parsed.path {
         let parent = specs[specs.len() - 1];
-        specs.push(
-            parent
-                .find_subcommand(name)
-                .expect("parsed path follows the grammar"),
-        );
+        specs.push(parent.find_subcommand(name).expect("parsed path follows the grammar"));
     }
     specs
 }
 
-fn is_pass_through(argv0: &OsStr, args: &[OsString]) -> bool {
+/// codex's other personalities (argv[0]) and internal helper forms (argv[1]): `Some((true, _))` to
+/// run untouched, `Some((false, form))` to refuse, `None` for an ordinary command line.
+fn internal_form(argv0: &OsStr, args: &[OsString]) -> Option<(bool, String)> {
     let name = std::path::Path::new(argv0).file_name().unwrap_or_default();
-    grammar::OTHER_PERSONALITIES
-        .iter()
-        .any(|p| name == OsStr::new(p))
-        || args.first().is_some_and(|a| {
-            a.as_bytes()
-                .starts_with(grammar::INTERNAL_ARG_PREFIX.as_bytes())
-        })
+    let named = |list: &[&str]| list.iter().any(|p| name == OsStr::new(p));
+    if named(grammar::PATCH_PERSONALITIES) {
+        return Some((true, lossy(name)));
+    }
+    if named(grammar::RUNNER_PERSONALITIES) {
+        return Some((false, lossy(name)));
+    }
+    let first = args.first().filter(|a| a.as_bytes().starts_with(grammar::INTERNAL_ARG_PREFIX.as_bytes()))?;
+    Some((grammar::INTERNAL_PASS_THROUGH.iter().any(|f| first.as_os_str() == OsStr::new(f)), lossy(first)))
 }
 
 /// Applies `policy` to one codex invocation.
 pub fn apply(policy: &Policy, argv0: &OsStr, args: &[OsString]) -> Outcome {
-    if is_pass_through(argv0, args) {
-        return Outcome::PassThrough {
-            args: args.to_vec(),
-        };
+    match internal_form(argv0, args) {
+        Some((true, _)) => return Outcome::PassThrough { args: args.to_vec() },
+        Some((false, form)) => return Outcome::RefuseInternal { form },
+        None => {}
     }
     let parsed = argv::parse(args, &ROOT);
     let specs = specs_on_path(&parsed);
@@ -359,12 +308,7 @@ pub fn apply(policy: &Policy, argv0: &OsStr, args: &[OsString]) -> Outcome {
         }
     }
 
-    let mut rewrite = Rewrite {
-        parsed: &parsed,
-        pins: Pins::new(&policy.model),
-        edits: Vec::new(),
-        held: Vec::new(),
-    };
+    let mut rewrite = Rewrite { parsed: &parsed, pins: Pins::new(&policy.model), edits: Vec::new(), held: Vec::new() };
     let mut attempts = Vec::new();
     for occurrence in &parsed.occurrences {
         let level = parsed.path[..occurrence.level].join(" ");
@@ -373,11 +317,7 @@ pub fn apply(policy: &Policy, argv0: &OsStr, args: &[OsString]) -> Outcome {
                 attempts.push(attempt);
                 rewrite.neutralise(occurrence, args);
             }
-            None => rewrite.note(
-                occurrence.level,
-                occurrence.spec.meaning,
-                occurrence.value.as_deref(),
-            ),
+            None => rewrite.note(occurrence.level, occurrence.spec.meaning, occurrence.value.as_deref()),
         }
     }
     if policy.mode == LockMode::Reject && !attempts.is_empty() {
@@ -409,12 +349,8 @@ pub fn apply(policy: &Policy, argv0: &OsStr, args: &[OsString]) -> Outcome {
             }
         }
     }
-    Outcome::Run {
-        args: out,
-        forced: attempts,
-    }
+    Outcome::Run { args: out, forced: attempts }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -432,11 +368,7 @@ mod tests {
     const DISABLE: &str = "--disable multi_agent";
 
     fn policy(mode: LockMode) -> Policy {
-        Policy {
-            model: PIN.to_owned(),
-            mode,
-            allow_unpinnable: vec![],
-        }
+        Policy { model: PIN.to_owned(), mode, allow_unpinnable: vec![] }
     }
 
     fn words(s: &str) -> Vec<OsString> {
@@ -451,10 +383,7 @@ mod tests {
     fn force(args: &str) -> (String, Vec<String>) {
         match apply_words(LockMode::Force, args) {
             Outcome::Run { args, forced } => (
-                args.iter()
-                    .map(|a| a.to_str().unwrap())
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                args.iter().map(|a| a.to_str().unwrap()).collect::<Vec<_>>().join(" "),
                 forced.into_iter().map(|a| a.syntax).collect(),
             ),
             other => panic!("{args}: expected Run, got {other:?}"),
@@ -462,12 +391,7 @@ mod tests {
     }
 
     fn j(parts: &[&str]) -> String {
-        parts
-            .iter()
-            .filter(|p| !p.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join(" ")
+        parts.iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(" ")
     }
 
     /// (caller argv, rewritten argv, syntaxes forced)
@@ -481,153 +405,47 @@ mod tests {
             ("--version", j(&[&p, "--version"]), vec![]),
             ("mcp list", j(&[&p, "mcp list"]), vec![]),
             // Every spelling of -m, at every level, keeps its place and gets the pin.
-            (
-                "exec -m other hi",
-                j(&[&p, "exec -m gpt-pin hi"]),
-                vec!["-m"],
-            ),
-            (
-                "exec --model other hi",
-                j(&[&p, "exec --model gpt-pin hi"]),
-                vec!["--model"],
-            ),
-            (
-                "exec --model=other hi",
-                j(&[&p, "exec --model=gpt-pin hi"]),
-                vec!["--model="],
-            ),
-            (
-                "exec -mother hi",
-                j(&[&p, "exec -mgpt-pin hi"]),
-                vec!["-m<value>"],
-            ),
-            (
-                "exec -m=other hi",
-                j(&[&p, "exec -m=gpt-pin hi"]),
-                vec!["-m="],
-            ),
-            (
-                "exec hi -m other",
-                j(&[&p, "exec hi -m gpt-pin"]),
-                vec!["-m"],
-            ),
+            ("exec -m other hi", j(&[&p, "exec -m gpt-pin hi"]), vec!["-m"]),
+            ("exec --model other hi", j(&[&p, "exec --model gpt-pin hi"]), vec!["--model"]),
+            ("exec --model=other hi", j(&[&p, "exec --model=gpt-pin hi"]), vec!["--model="]),
+            ("exec -mother hi", j(&[&p, "exec -mgpt-pin hi"]), vec!["-m<value>"]),
+            ("exec -m=other hi", j(&[&p, "exec -m=gpt-pin hi"]), vec!["-m="]),
+            ("exec hi -m other", j(&[&p, "exec hi -m gpt-pin"]), vec!["-m"]),
             ("e -m other hi", j(&[&p, "e -m gpt-pin hi"]), vec!["-m"]),
-            (
-                "exec hi --model",
-                j(&[&p, "exec hi --model=gpt-pin"]),
-                vec!["--model"],
-            ),
+            ("exec hi --model", j(&[&p, "exec hi --model=gpt-pin"]), vec!["--model"]),
             ("exec -hm other", j(&[&p, "exec -hm gpt-pin"]), vec!["-m"]),
-            (
-                "exec resume --last -m other hi",
-                j(&[&p, "exec resume --last -m gpt-pin hi"]),
-                vec!["-m"],
-            ),
-            (
-                "exec review -m other",
-                j(&[&p, "exec review -m gpt-pin"]),
-                vec!["-m"],
-            ),
-            (
-                "resume --last -m other",
-                j(&[&p, "resume --last -m gpt-pin"]),
-                vec!["-m"],
-            ),
-            (
-                "fork --last --model=other",
-                j(&[&p, "fork --last --model=gpt-pin"]),
-                vec!["--model="],
-            ),
-            (
-                "archive -m other s1",
-                j(&[&p, "archive -m gpt-pin s1"]),
-                vec!["-m"],
-            ),
+            ("exec resume --last -m other hi", j(&[&p, "exec resume --last -m gpt-pin hi"]), vec!["-m"]),
+            ("exec review -m other", j(&[&p, "exec review -m gpt-pin"]), vec!["-m"]),
+            ("resume --last -m other", j(&[&p, "resume --last -m gpt-pin"]), vec!["-m"]),
+            ("fork --last --model=other", j(&[&p, "fork --last --model=gpt-pin"]), vec!["--model="]),
+            ("archive -m other s1", j(&[&p, "archive -m gpt-pin s1"]), vec!["-m"]),
             // A root -m: the caller's, pinned, replaces ours; two would be a clap error.
-            (
-                "-m other exec hi",
-                j(&[C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "-m gpt-pin exec hi"]),
-                vec!["-m"],
-            ),
-            (
-                "-m gpt-pin exec hi",
-                j(&[C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "-m gpt-pin exec hi"]),
-                vec![],
-            ),
-            (
-                "hi -m other",
-                j(&[C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "hi -m gpt-pin"]),
-                vec!["-m"],
-            ),
+            ("-m other exec hi", j(&[C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "-m gpt-pin exec hi"]), vec!["-m"]),
+            ("-m gpt-pin exec hi", j(&[C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "-m gpt-pin exec hi"]), vec![]),
+            ("hi -m other", j(&[C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "hi -m gpt-pin"]), vec!["-m"]),
             // -c model keys: value replaced in place.
-            (
-                "-c model=\"o3\" exec hi",
-                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
-                vec!["-c model"],
-            ),
+            ("-c model=\"o3\" exec hi", j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]), vec!["-c model"]),
             (
                 "--config=model=o3 exec hi",
-                j(&[
-                    M,
-                    C_REVIEW,
-                    C_FEATURE,
-                    DISABLE,
-                    "--config=model=\"gpt-pin\" exec hi",
-                ]),
+                j(&[M, C_REVIEW, C_FEATURE, DISABLE, "--config=model=\"gpt-pin\" exec hi"]),
                 vec!["--config=model"],
             ),
             (
                 "-cmodel=o3 exec hi",
-                j(&[
-                    M,
-                    C_REVIEW,
-                    C_FEATURE,
-                    DISABLE,
-                    "-cmodel=\"gpt-pin\" exec hi",
-                ]),
+                j(&[M, C_REVIEW, C_FEATURE, DISABLE, "-cmodel=\"gpt-pin\" exec hi"]),
                 vec!["-cmodel"],
             ),
             (
                 "-c=review_model=o3 review",
-                j(&[
-                    M,
-                    C_REVIEW,
-                    C_FEATURE,
-                    DISABLE,
-                    "-c=model=\"gpt-pin\" review",
-                ]),
+                j(&[M, C_REVIEW, C_FEATURE, DISABLE, "-c=model=\"gpt-pin\" review"]),
                 vec!["-c=review_model"],
             ),
             // A -c below the root makes codex drop the root's -c values: pins move down to it.
-            (
-                "exec -c model=o3 hi",
-                j(&[M, DISABLE, "exec", C_REVIEW, C_FEATURE, C_MODEL, "hi"]),
-                vec!["-c model"],
-            ),
-            (
-                "exec -c x=1 hi",
-                j(&[
-                    M,
-                    DISABLE,
-                    "exec",
-                    C_MODEL,
-                    C_REVIEW,
-                    C_FEATURE,
-                    "-c x=1 hi",
-                ]),
-                vec![],
-            ),
+            ("exec -c model=o3 hi", j(&[M, DISABLE, "exec", C_REVIEW, C_FEATURE, C_MODEL, "hi"]), vec!["-c model"]),
+            ("exec -c x=1 hi", j(&[M, DISABLE, "exec", C_MODEL, C_REVIEW, C_FEATURE, "-c x=1 hi"]), vec![]),
             (
                 "-c y=2 exec resume -c x=1 --last",
-                j(&[
-                    M,
-                    DISABLE,
-                    "-c y=2 exec resume",
-                    C_MODEL,
-                    C_REVIEW,
-                    C_FEATURE,
-                    "-c x=1 --last",
-                ]),
+                j(&[M, DISABLE, "-c y=2 exec resume", C_MODEL, C_REVIEW, C_FEATURE, "-c x=1 --last"]),
                 vec![],
             ),
             (
@@ -645,11 +463,7 @@ mod tests {
                 j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
                 vec!["-c openai_base_url"],
             ),
-            (
-                "-c profile=work exec hi",
-                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
-                vec!["-c profile"],
-            ),
+            ("-c profile=work exec hi", j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]), vec!["-c profile"]),
             (
                 "-c agents.default_subagent_model=o3 exec hi",
                 j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
@@ -677,54 +491,25 @@ mod tests {
             ),
             (
                 "-c features.multi_agent=false",
-                j(&[
-                    M,
-                    C_MODEL,
-                    C_REVIEW,
-                    C_FEATURE,
-                    DISABLE,
-                    "-c features.multi_agent=false",
-                ]),
+                j(&[M, C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "-c features.multi_agent=false"]),
                 vec![],
             ),
-            (
-                "-c review_model=\"gpt-pin\"",
-                j(&[M, C_MODEL, C_FEATURE, DISABLE, C_REVIEW]),
-                vec![],
-            ),
+            ("-c review_model=\"gpt-pin\"", j(&[M, C_MODEL, C_FEATURE, DISABLE, C_REVIEW]), vec![]),
             // Options with nothing to pin in their place are removed.
             ("-p work exec hi", j(&[&p, "exec hi"]), vec!["-p"]),
-            (
-                "exec --profile=work hi",
-                j(&[&p, "exec hi"]),
-                vec!["--profile="],
-            ),
+            ("exec --profile=work hi", j(&[&p, "exec hi"]), vec!["--profile="]),
             ("exec --oss hi", j(&[&p, "exec hi"]), vec!["--oss"]),
-            (
-                "--local-provider ollama exec hi",
-                j(&[&p, "exec hi"]),
-                vec!["--local-provider"],
-            ),
+            ("--local-provider ollama exec hi", j(&[&p, "exec hi"]), vec!["--local-provider"]),
             ("--remote ws://evil:1 hi", j(&[&p, "hi"]), vec!["--remote"]),
             ("exec -hp work hi", j(&[&p, "exec -h hi"]), vec!["-p"]),
             // ... unless a multi-value list before them would swallow the next argument.
             (
                 "exec -i a.png --oss hi",
-                j(&[
-                    M, DISABLE, "exec", C_REVIEW, C_FEATURE, "-i a.png", C_MODEL, "hi",
-                ]),
+                j(&[M, DISABLE, "exec", C_REVIEW, C_FEATURE, "-i a.png", C_MODEL, "hi"]),
                 vec!["--oss"],
             ),
-            (
-                "exec -i a.png b.png -m other hi",
-                j(&[&p, "exec -i a.png b.png -m gpt-pin hi"]),
-                vec!["-m"],
-            ),
-            (
-                "exec -i a.png -p work -s read-only",
-                j(&[&p, "exec -i a.png -s read-only"]),
-                vec!["-p"],
-            ),
+            ("exec -i a.png b.png -m other hi", j(&[&p, "exec -i a.png b.png -m gpt-pin hi"]), vec!["-m"]),
+            ("exec -i a.png -p work -s read-only", j(&[&p, "exec -i a.png -s read-only"]), vec!["-p"]),
             ("-i a.png exec", j(&[&p, "-i a.png exec"]), vec![]),
             // Sub-agents stay off.
             (
@@ -734,95 +519,47 @@ mod tests {
             ),
             (
                 "exec --enable=multi_agent_v2 hi",
-                j(&[
-                    M,
-                    C_MODEL,
-                    C_REVIEW,
-                    C_FEATURE,
-                    "exec",
-                    DISABLE,
-                    "--disable=multi_agent_v2 hi",
-                ]),
+                j(&[M, C_MODEL, C_REVIEW, C_FEATURE, "exec", DISABLE, "--disable=multi_agent_v2 hi"]),
                 vec!["--enable="],
             ),
-            (
-                "--enable goals exec hi",
-                j(&[&p, "--enable goals exec hi"]),
-                vec![],
-            ),
+            ("--enable goals exec hi", j(&[&p, "--enable goals exec hi"]), vec![]),
             (
                 "--disable goals exec hi",
-                j(&[
-                    M,
-                    C_MODEL,
-                    C_REVIEW,
-                    C_FEATURE,
-                    DISABLE,
-                    "--disable goals exec hi",
-                ]),
+                j(&[M, C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "--disable goals exec hi"]),
                 vec![],
             ),
             // Foreign arguments and text after `--` are never touched.
             ("exec -- -m other", j(&[&p, "exec -- -m other"]), vec![]),
-            (
-                "sandbox echo -m hi -c model=x",
-                j(&[&p, "sandbox echo -m hi -c model=x"]),
-                vec![],
-            ),
-            (
-                "sandbox -C /tmp echo -m hi",
-                j(&[&p, "sandbox -C /tmp echo -m hi"]),
-                vec![],
-            ),
-            (
-                "mcp add srv -- python3 -m mod",
-                j(&[&p, "mcp add srv -- python3 -m mod"]),
-                vec![],
-            ),
-            (
-                "mcp add srv python3 -m mod",
-                j(&[&p, "mcp add srv python3 -m mod"]),
-                vec![],
-            ),
-            (
-                "execpolicy check -r r.rules echo -m x",
-                j(&[&p, "execpolicy check -r r.rules echo -m x"]),
-                vec![],
-            ),
+            ("sandbox echo -m hi -c model=x", j(&[&p, "sandbox echo -m hi -c model=x"]), vec![]),
+            ("sandbox -C /tmp echo -m hi", j(&[&p, "sandbox -C /tmp echo -m hi"]), vec![]),
+            ("mcp add srv -- python3 -m mod", j(&[&p, "mcp add srv -- python3 -m mod"]), vec![]),
+            ("mcp add srv python3 -m mod", j(&[&p, "mcp add srv python3 -m mod"]), vec![]),
+            ("execpolicy check -r r.rules echo -m x", j(&[&p, "execpolicy check -r r.rules echo -m x"]), vec![]),
             // Options whose letters mean something else in that command.
-            (
-                "plugin add -m market foo",
-                j(&[&p, "plugin add -m market foo"]),
-                vec![],
-            ),
-            (
-                "sandbox -p perms echo",
-                j(&[&p, "sandbox -p perms echo"]),
-                vec![],
-            ),
+            ("plugin add -m market foo", j(&[&p, "plugin add -m market foo"]), vec![]),
+            ("sandbox -p perms echo", j(&[&p, "sandbox -p perms echo"]), vec![]),
             // A value that looks like a subcommand is a value.
             ("exec -C exec hi", j(&[&p, "exec -C exec hi"]), vec![]),
             // Subcommands win over an earlier prompt, as in codex.
-            (
-                "hello exec -m other",
-                j(&[&p, "hello exec -m gpt-pin"]),
-                vec!["-m"],
-            ),
+            ("hello exec -m other", j(&[&p, "hello exec -m gpt-pin"]), vec!["-m"]),
             // queue: no model injected; its own choices are still neutralised.
             (
                 "queue --thread t --message hi",
-                j(&[
-                    C_REVIEW,
-                    C_FEATURE,
-                    DISABLE,
-                    "queue --thread t --message hi",
-                ]),
+                j(&[C_REVIEW, C_FEATURE, DISABLE, "queue --thread t --message hi"]),
                 vec![],
             ),
             (
                 "queue -m other --thread t",
                 j(&[C_REVIEW, C_FEATURE, DISABLE, "queue -m gpt-pin --thread t"]),
                 vec!["-m"],
+            ),
+            // Dropping the operator's config.toml would drop its provider: removed.
+            ("exec --ignore-user-config hi", j(&[&p, "exec hi"]), vec!["--ignore-user-config"]),
+            ("exec resume --last --ignore-user-config", j(&[&p, "exec resume --last"]), vec!["--ignore-user-config"]),
+            (
+                "-c chatgpt_base_url=http://evil exec hi",
+                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
+                vec!["-c chatgpt_base_url"],
             ),
             // Sub-agent limits: the caller's are neutralised, the shim's own are not attempts.
             (
@@ -865,10 +602,7 @@ mod tests {
             let (once, _) = force(input);
             let (twice, forced_again) = force(&once);
             assert_eq!(twice, once, "input: {input}");
-            assert!(
-                forced_again.is_empty(),
-                "second pass forced {forced_again:?} for {input}"
-            );
+            assert!(forced_again.is_empty(), "second pass forced {forced_again:?} for {input}");
         }
     }
 
@@ -884,11 +618,7 @@ mod tests {
                 Outcome::Run { args, forced: none } => {
                     assert!(forced.is_empty(), "{input}: should be rejected");
                     assert!(none.is_empty());
-                    let got = args
-                        .iter()
-                        .map(|a| a.to_str().unwrap())
-                        .collect::<Vec<_>>()
-                        .join(" ");
+                    let got = args.iter().map(|a| a.to_str().unwrap()).collect::<Vec<_>>().join(" ");
                     assert_eq!(got, want, "input: {input}");
                 }
                 other => panic!("{input}: {other:?}"),
@@ -898,20 +628,15 @@ mod tests {
 
     #[test]
     fn attempts_name_what_was_asked() {
-        let Outcome::Reject { attempts } = apply_words(
-            LockMode::Reject,
-            "exec resume --model=o3 -c model_provider=evil",
-        ) else {
+        let Outcome::Reject { attempts } =
+            apply_words(LockMode::Reject, "exec resume --model=o3 -c model_provider=evil")
+        else {
             panic!()
         };
         assert_eq!(
             attempts,
             [
-                Attempt {
-                    syntax: "--model=".into(),
-                    attempted: "o3".into(),
-                    level: "exec resume".into()
-                },
+                Attempt { syntax: "--model=".into(), attempted: "o3".into(), level: "exec resume".into() },
                 Attempt {
                     syntax: "-c model_provider".into(),
                     attempted: "model_provider=evil".into(),
@@ -936,60 +661,33 @@ mod tests {
         ];
         for mode in [LockMode::Force, LockMode::Reject] {
             for (input, path) in cases {
-                assert_eq!(
-                    apply_words(mode, input),
-                    Outcome::Refuse {
-                        path: path.to_owned()
-                    },
-                    "{input}"
-                );
+                assert_eq!(apply_words(mode, input), Outcome::Refuse { path: path.to_owned() }, "{input}");
             }
         }
-        assert!(matches!(
-            apply_words(LockMode::Force, "debug models"),
-            Outcome::Run { .. }
-        ));
+        assert!(matches!(apply_words(LockMode::Force, "debug models"), Outcome::Run { .. }));
     }
 
     #[test]
     fn operator_can_allow_an_unpinnable_subcommand() {
         let mut allowing = policy(LockMode::Reject);
         allowing.allow_unpinnable = vec!["app-server".into()];
-        let outcome = apply(
-            &allowing,
-            OsStr::new("codex"),
-            &words("app-server --listen stdio://"),
-        );
-        let want = j(&[
-            M,
-            C_MODEL,
-            C_REVIEW,
-            C_FEATURE,
-            DISABLE,
-            "app-server --listen stdio://",
-        ]);
-        assert_eq!(
-            outcome,
-            Outcome::Run {
-                args: words(&want),
-                forced: vec![]
-            }
-        );
-        assert!(matches!(
-            apply(&allowing, OsStr::new("codex"), &words("cloud")),
-            Outcome::Refuse { .. }
-        ));
+        let outcome = apply(&allowing, OsStr::new("codex"), &words("app-server --listen stdio://"));
+        let want = j(&[M, C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "app-server --listen stdio://"]);
+        assert_eq!(outcome, Outcome::Run { args: words(&want), forced: vec![] });
+        assert!(matches!(apply(&allowing, OsStr::new("codex"), &words("cloud")), Outcome::Refuse { .. }));
     }
 
     #[test]
-    fn internal_forms_pass_through_untouched() {
-        let args = words("--codex-run-as-apply-patch -m x");
-        assert_eq!(
-            apply(&policy(LockMode::Reject), OsStr::new("codex"), &args),
-            Outcome::PassThrough { args: args.clone() }
-        );
+    fn harmless_internal_forms_pass_through_untouched() {
+        for first in ["--codex-run-as-apply-patch", "--codex-run-as-fs-helper"] {
+            let args = words(&format!("{first} -m x"));
+            assert_eq!(
+                apply(&policy(LockMode::Reject), OsStr::new("codex"), &args),
+                Outcome::PassThrough { args: args.clone() }
+            );
+        }
         let args = words("-m x");
-        for argv0 in ["apply_patch", "/usr/bin/applypatch", "codex-linux-sandbox"] {
+        for argv0 in ["apply_patch", "/usr/bin/applypatch"] {
             assert_eq!(
                 apply(&policy(LockMode::Reject), OsStr::new(argv0), &args),
                 Outcome::PassThrough { args: args.clone() }
@@ -998,19 +696,25 @@ mod tests {
     }
 
     #[test]
+    fn internal_forms_that_run_programs_are_refused_in_both_modes() {
+        for mode in [LockMode::Force, LockMode::Reject] {
+            let args = words("--codex-run-as-arg0-exec-helper codex /proc/self/exe exec -m x");
+            let want = Outcome::RefuseInternal { form: "--codex-run-as-arg0-exec-helper".into() };
+            assert_eq!(apply(&policy(mode), OsStr::new("codex"), &args), want);
+            let args = words("--codex-run-as-process-setup x");
+            assert!(matches!(apply(&policy(mode), OsStr::new("codex"), &args), Outcome::RefuseInternal { .. }));
+            let want = Outcome::RefuseInternal { form: "codex-linux-sandbox".into() };
+            assert_eq!(apply(&policy(mode), OsStr::new("/x/codex-linux-sandbox"), &words("-- /proc/self/exe")), want);
+        }
+    }
+
+    #[test]
     fn arguments_stay_byte_exact() {
         use std::os::unix::ffi::OsStrExt;
-        let odd = [
-            OsStr::from_bytes(b"caf\xe9 \xff"),
-            OsStr::new(""),
-            OsStr::new("two words"),
-            OsStr::new("-"),
-        ];
+        let odd = [OsStr::from_bytes(b"caf\xe9 \xff"), OsStr::new(""), OsStr::new("two words"), OsStr::new("-")];
         let mut args = vec![OsString::from("exec")];
         args.extend(odd.iter().map(|a| a.to_os_string()));
-        let Outcome::Run { args: out, .. } =
-            apply(&policy(LockMode::Force), OsStr::new("codex"), &args)
-        else {
+        let Outcome::Run { args: out, .. } = apply(&policy(LockMode::Force), OsStr::new("codex"), &args) else {
             panic!()
         };
         assert_eq!(&out[out.len() - 5..], &args[..]);
@@ -1018,18 +722,9 @@ mod tests {
 
     #[test]
     fn pin_is_toml_escaped() {
-        let odd = Policy {
-            model: "a\"b\\c".to_owned(),
-            mode: LockMode::Force,
-            allow_unpinnable: vec![],
-        };
-        let Outcome::Run { args, .. } = apply(&odd, OsStr::new("codex"), &words("exec")) else {
-            panic!()
-        };
-        assert!(
-            args.contains(&OsString::from(r#"model="a\"b\\c""#)),
-            "{args:?}"
-        );
+        let odd = Policy { model: "a\"b\\c".to_owned(), mode: LockMode::Force, allow_unpinnable: vec![] };
+        let Outcome::Run { args, .. } = apply(&odd, OsStr::new("codex"), &words("exec")) else { panic!() };
+        assert!(args.contains(&OsString::from(r#"model="a\"b\\c""#)), "{args:?}");
         assert_eq!(toml_string("é\u{7f}"), "\"é\\u007F\"");
     }
 }

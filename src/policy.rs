@@ -100,9 +100,7 @@ pub fn parse_mode(raw: Option<&OsStr>) -> Result<LockMode, PolicyError> {
     let Some(raw) = raw else {
         return Ok(LockMode::Force);
     };
-    let text = raw
-        .to_str()
-        .ok_or_else(|| PolicyError::ModeInvalid(raw.to_string_lossy().into_owned()))?;
+    let text = raw.to_str().ok_or_else(|| PolicyError::ModeInvalid(raw.to_string_lossy().into_owned()))?;
     match text.trim().to_ascii_lowercase().as_str() {
         "" | "force" => Ok(LockMode::Force),
         "reject" => Ok(LockMode::Reject),
@@ -114,9 +112,7 @@ pub fn parse_allow_unpinnable(raw: Option<&OsStr>) -> Result<Vec<String>, Policy
     let Some(raw) = raw else {
         return Ok(Vec::new());
     };
-    let text = raw
-        .to_str()
-        .ok_or_else(|| PolicyError::AllowListInvalid(raw.to_string_lossy().into_owned()))?;
+    let text = raw.to_str().ok_or_else(|| PolicyError::AllowListInvalid(raw.to_string_lossy().into_owned()))?;
     let mut allowed = Vec::new();
     for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let normalised = item.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -229,9 +225,7 @@ mod tests {
             assert!(text.starts_with(MODEL_VAR), "{text}");
             assert!(!text.contains('\n'), "{text}");
         }
-        assert!(PolicyError::ModeInvalid("x".into())
-            .to_string()
-            .starts_with(MODE_VAR));
+        assert!(PolicyError::ModeInvalid("x".into()).to_string().starts_with(MODE_VAR));
     }
 }
 
@@ -272,7 +266,9 @@ mod shared_vectors {
             let got = parse(input);
             match (case.get(field).and_then(Value::as_str), case.get("error").and_then(Value::as_str)) {
                 (Some(want), None) => assert_eq!(got.as_ref().ok(), Some(&expect(want)), "{case}"),
-                (None, Some(want)) => assert_eq!(got.as_ref().err().map(kind), Some(want), "{case}"),
+                (None, Some(want)) => {
+                    assert_eq!(got.as_ref().err().map(kind), Some(want), "{case}")
+                }
                 _ => panic!("malformed vector {case}"),
             }
         }

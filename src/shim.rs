@@ -21,9 +21,7 @@ pub const EXPLAIN_VAR: &str = "OPENCLAW_SHIM_EXPLAIN";
 
 pub fn run() -> Result<ExitCode, ShimError> {
     let mut argv = std::env::args_os();
-    let argv0 = argv
-        .next()
-        .unwrap_or_else(|| OsString::from(locate::CODEX_NAME));
+    let argv0 = argv.next().unwrap_or_else(|| OsString::from(locate::CODEX_NAME));
     let args: Vec<OsString> = argv.collect();
     if std::env::var_os(EXPLAIN_VAR).is_some_and(|v| v == "1") {
         println!("{}", crate::explain::explain(&argv0, &args));
@@ -38,17 +36,10 @@ pub fn run() -> Result<ExitCode, ShimError> {
 }
 
 /// Everything between reading argv and exec; `policy` is filled in as soon as it is known.
-fn pin_and_exec(
-    argv0: &OsStr,
-    args: &[OsString],
-    policy: &mut Option<Policy>,
-) -> Result<ExitCode, ShimError> {
+fn pin_and_exec(argv0: &OsStr, args: &[OsString], policy: &mut Option<Policy>) -> Result<ExitCode, ShimError> {
     let policy = policy.insert(Policy::from_env()?);
     let args = match lock::apply(policy, argv0, args) {
-        Outcome::Run {
-            args: rewritten,
-            forced,
-        } => {
+        Outcome::Run { args: rewritten, forced } => {
             if !forced.is_empty() {
                 for attempt in &forced {
                     eprintln!("{}", forced_warning(&policy.model, attempt));
@@ -59,31 +50,20 @@ fn pin_and_exec(
         }
         Outcome::PassThrough { args } => args,
         Outcome::Reject { attempts } => {
-            return Err(ShimError::Rejected {
-                model: policy.model.clone(),
-                attempts,
-            });
+            return Err(ShimError::Rejected { model: policy.model.clone(), attempts });
         }
         Outcome::Refuse { path } => return Err(ShimError::RefusedSubcommand { path }),
+        Outcome::RefuseInternal { form } => return Err(ShimError::RefusedInternal { form }),
     };
     let shim = FileId::current_exe().map_err(ShimError::SelfIdentity)?;
     let real = locate_real_codex(shim).0?;
-    let guard = guard::next_value(
-        std::env::var_os(GUARD_VAR).as_deref(),
-        ProcessId::current(),
-        shim,
-    )
-    .map_err(ShimError::Loop)?;
+    let guard = guard::next_value(std::env::var_os(GUARD_VAR).as_deref(), ProcessId::current(), shim)
+        .map_err(ShimError::Loop)?;
     let error = crate::exec::exec(&real, argv0, &args, &[(GUARD_VAR, &guard)]);
     Err(ShimError::Exec { path: real, error })
 }
 
-fn base_event(
-    action: Action,
-    message: String,
-    policy: Option<&Policy>,
-    args: &[OsString],
-) -> Event {
+fn base_event(action: Action, message: String, policy: Option<&Policy>, args: &[OsString]) -> Event {
     let mut event = Event::new(AUDIT_SOURCE, action, message);
     event.pinned_model = policy.map(|p| p.model.clone());
     event.lock_mode = policy.map(|p| p.mode.as_str());
@@ -91,12 +71,7 @@ fn base_event(
     event
 }
 
-fn attempt_events(
-    action: Action,
-    policy: &Policy,
-    attempts: &[Attempt],
-    args: &[OsString],
-) -> Vec<Event> {
+fn attempt_events(action: Action, policy: &Policy, attempts: &[Attempt], args: &[OsString]) -> Vec<Event> {
     attempts
         .iter()
         .map(|attempt| {
@@ -116,20 +91,15 @@ fn attempt_events(
 fn error_events(error: &ShimError, policy: Option<&Policy>, args: &[OsString]) -> Vec<Event> {
     let action = match error {
         ShimError::Rejected { attempts, .. } => {
-            return attempt_events(
-                Action::Rejected,
-                policy.expect("rejected under a policy"),
-                attempts,
-                args,
-            );
+            return attempt_events(Action::Rejected, policy.expect("rejected under a policy"), attempts, args);
         }
-        ShimError::RefusedSubcommand { .. } => Action::RefusedSubcommand,
+        ShimError::RefusedSubcommand { .. } | ShimError::RefusedInternal { .. } => Action::RefusedSubcommand,
         ShimError::Policy(_) => Action::PolicyError,
         _ => Action::CodexUnavailable,
     };
     let mut event = base_event(action, error.to_string(), policy, args);
-    if let ShimError::RefusedSubcommand { path } = error {
-        event.attempted = Some(path.clone());
+    if let ShimError::RefusedSubcommand { path: refused } | ShimError::RefusedInternal { form: refused } = error {
+        event.attempted = Some(refused.clone());
     }
     vec![event]
 }
@@ -144,16 +114,9 @@ pub fn locate_real_codex(shim: FileId) -> (Result<PathBuf, ShimError>, Vec<Skipp
         let result = locate::check_override(Path::new(&path), shim).map_err(ShimError::Override);
         return (result, Vec::new());
     }
-    let Search { found, skipped } =
-        locate::search_path(&std::env::var_os("PATH").unwrap_or_default(), shim);
+    let Search { found, skipped } = locate::search_path(&std::env::var_os("PATH").unwrap_or_default(), shim);
     match found {
         Some(path) => (Ok(path), skipped),
-        None => (
-            Err(ShimError::NotFound {
-                skipped: skipped.clone(),
-            }),
-            skipped,
-        ),
+        None => (Err(ShimError::NotFound { skipped: skipped.clone() }), skipped),
     }
 }
-

@@ -17,8 +17,7 @@ impl Setup {
     pub fn new(script: Vec<Reply>) -> Setup {
         let tree = Tree::new();
         tree.shim("shim");
-        std::os::unix::fs::symlink(super::real_codex_binary(), tree.dir("real").join("codex"))
-            .unwrap();
+        std::os::unix::fs::symlink(super::real_codex_binary(), tree.dir("real").join("codex")).unwrap();
         let mock = MockApi::start(script);
         let home = tree.dir("codex-home");
         let config = format!(

@@ -29,11 +29,7 @@ pub fn docker_config() -> &'static Path {
             .expect("run packaging/fetch-compose.sh");
         assert!(out.status.success(), "packaging/fetch-compose.sh failed");
         let dir = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
-        assert!(
-            dir.join("cli-plugins/docker-compose").is_file(),
-            "no Compose plugin in {}",
-            dir.display()
-        );
+        assert!(dir.join("cli-plugins/docker-compose").is_file(), "no Compose plugin in {}", dir.display());
         dir
     })
 }
@@ -48,16 +44,8 @@ pub fn docker() -> Command {
 /// interpolation.
 pub fn clean(program: impl AsRef<std::ffi::OsStr>) -> Command {
     let mut cmd = Command::new(program);
-    cmd.env_clear()
-        .env("DOCKER_CONFIG", docker_config())
-        .stdin(Stdio::null());
-    for var in [
-        "PATH",
-        "HOME",
-        "DOCKER_HOST",
-        "DOCKER_TLS_VERIFY",
-        "DOCKER_CERT_PATH",
-    ] {
+    cmd.env_clear().env("DOCKER_CONFIG", docker_config()).stdin(Stdio::null());
+    for var in ["PATH", "HOME", "DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"] {
         if let Some(value) = std::env::var_os(var) {
             cmd.env(var, value);
         }
@@ -69,12 +57,7 @@ pub fn clean(program: impl AsRef<std::ffi::OsStr>) -> Command {
 /// The project directory is where `.env` is read from (and what `build.context: .` resolves to).
 pub fn compose(dir: &Path, env: &[(&str, &str)]) -> Command {
     let mut cmd = docker();
-    cmd.arg("compose")
-        .arg("--project-directory")
-        .arg(dir)
-        .arg("-f")
-        .arg(compose_file())
-        .current_dir(dir);
+    cmd.arg("compose").arg("--project-directory").arg(dir).arg("-f").arg(compose_file()).current_dir(dir);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -145,15 +128,10 @@ pub fn diff(a: &Value, b: &Value) -> Vec<String> {
 /// OPENCLAW_REQUIRE_DOCKER=1 (CI), which makes a missing engine a failure.
 pub fn engine_or_skip(test: &str) -> bool {
     static ANSWER: OnceLock<Result<String, String>> = OnceLock::new();
-    let answer = ANSWER.get_or_init(|| {
-        match docker()
-            .args(["version", "--format", "{{.Server.Version}}"])
-            .output()
-        {
-            Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).into()),
-            Ok(out) => Err(String::from_utf8_lossy(&out.stderr).trim().to_string()),
-            Err(e) => Err(format!("cannot run docker: {e}")),
-        }
+    let answer = ANSWER.get_or_init(|| match docker().args(["version", "--format", "{{.Server.Version}}"]).output() {
+        Ok(out) if out.status.success() => Ok(String::from_utf8_lossy(&out.stdout).into()),
+        Ok(out) => Err(String::from_utf8_lossy(&out.stderr).trim().to_string()),
+        Err(e) => Err(format!("cannot run docker: {e}")),
     });
     match answer {
         Ok(_) => true,
@@ -205,18 +183,12 @@ int main(int argc, char **argv) {
 fn standin_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("compose-standin-{}", std::process::id()));
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("compose-standin-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let source = dir.join("standin.c");
         std::fs::write(&source, STANDIN_C).unwrap();
         let out = dir.join("standin");
-        run_ok(
-            Command::new("cc")
-                .args(["-static", "-O2", "-o"])
-                .arg(&out)
-                .arg(&source),
-        );
+        run_ok(Command::new("cc").args(["-static", "-O2", "-o"]).arg(&out).arg(&source));
         out
     })
 }
@@ -226,10 +198,7 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 /// A name no other test, run or person uses: `occ<pid>-<counter>-<nanos>`.
 pub fn unique(prefix: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
     format!("{prefix}{}-{n}-{nanos:08x}", std::process::id())
 }
 
@@ -276,11 +245,8 @@ impl Stack {
         std::fs::create_dir_all(root.join("home/app/.codex")).unwrap();
         std::fs::create_dir_all(root.join("var/lib/openclaw")).unwrap();
         std::fs::copy(standin_binary(), root.join("standin")).unwrap();
-        std::fs::write(
-            root.join("etc/passwd"),
-            "root:x:0:0::/root:/standin\napp:x:1000:1000::/home/app:/standin\n",
-        )
-        .unwrap();
+        std::fs::write(root.join("etc/passwd"), "root:x:0:0::/root:/standin\napp:x:1000:1000::/home/app:/standin\n")
+            .unwrap();
         std::fs::write(root.join("etc/group"), "root:x:0:\napp:x:1000:\n").unwrap();
         let tar = self.dir.path().join("standin.tar");
         run_ok(
@@ -299,12 +265,7 @@ impl Stack {
                 .arg(&tar)
                 .args(["home", "var"]),
         );
-        run_ok(
-            docker()
-                .args(["import", "--change", r#"ENTRYPOINT ["/standin"]"#])
-                .arg(&tar)
-                .arg(&self.standin),
-        );
+        run_ok(docker().args(["import", "--change", r#"ENTRYPOINT ["/standin"]"#]).arg(&tar).arg(&self.standin));
     }
 
     /// The environment that points the stack at this test's resources.
@@ -314,14 +275,8 @@ impl Stack {
             ("OPENCLAW_IMAGE", self.openclaw_image.as_str()),
             ("MOONMIND_NETWORK", self.network.as_str()),
             ("CODEX_VOLUME_NAME", self.codex_volume.as_str()),
-            (
-                "OPENCLAW_CODEX_VOLUME_NAME",
-                self.openclaw_codex_volume.as_str(),
-            ),
-            (
-                "OPENCLAW_DATA_VOLUME_NAME",
-                self.openclaw_data_volume.as_str(),
-            ),
+            ("OPENCLAW_CODEX_VOLUME_NAME", self.openclaw_codex_volume.as_str()),
+            ("OPENCLAW_DATA_VOLUME_NAME", self.openclaw_data_volume.as_str()),
         ]
     }
 
@@ -414,9 +369,7 @@ pub fn inspect(kind: &str, name: &str) -> Value {
 }
 
 pub fn volume_exists(name: &str) -> bool {
-    run(docker().args(["volume", "inspect", name]))
-        .status
-        .success()
+    run(docker().args(["volume", "inspect", name])).status.success()
 }
 
 /// (volume name, destination) of every volume mount of a container, sorted; and the count of
@@ -426,12 +379,7 @@ pub fn volume_mounts(container: &Value) -> (Vec<(String, String)>, usize) {
     let mut volumes: Vec<(String, String)> = mounts
         .iter()
         .filter(|m| m["Type"] == "volume")
-        .map(|m| {
-            (
-                m["Name"].as_str().unwrap().to_string(),
-                m["Destination"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|m| (m["Name"].as_str().unwrap().to_string(), m["Destination"].as_str().unwrap().to_string()))
         .collect();
     volumes.sort();
     (volumes, mounts.len())
@@ -452,12 +400,7 @@ impl Drop for Stack {
         };
         // Containers of this project only (compose labels them with the unique project name).
         let ids = docker()
-            .args([
-                "ps",
-                "-aq",
-                "--filter",
-                &format!("label=com.docker.compose.project={}", self.project),
-            ])
+            .args(["ps", "-aq", "--filter", &format!("label=com.docker.compose.project={}", self.project)])
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
             .unwrap_or_default();
@@ -477,11 +420,8 @@ impl Drop for Stack {
                 .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
                 .unwrap_or_default()
         };
-        let mut volumes = vec![
-            self.codex_volume.clone(),
-            self.openclaw_codex_volume.clone(),
-            self.openclaw_data_volume.clone(),
-        ];
+        let mut volumes =
+            vec![self.codex_volume.clone(), self.openclaw_codex_volume.clone(), self.openclaw_data_volume.clone()];
         volumes.extend(labelled("volume").split_whitespace().map(String::from));
         for volume in &volumes {
             quiet(&["volume", "rm", "-f", volume]);

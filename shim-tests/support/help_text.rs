@@ -105,10 +105,7 @@ pub fn parse(text: &str) -> HelpPage {
                 let text = line.trim_start();
                 if indent(line) <= 4 {
                     let (name, rest) = text.split_once(' ').unwrap_or((text, ""));
-                    page.commands.push(HelpCommand {
-                        name: name.to_owned(),
-                        aliases: Vec::new(),
-                    });
+                    page.commands.push(HelpCommand { name: name.to_owned(), aliases: Vec::new() });
                     descriptions.push(rest.trim().to_owned());
                 } else if let Some(last) = descriptions.last_mut() {
                     last.push(' ');
@@ -130,11 +127,7 @@ fn aliases_in(description: &str) -> Vec<String> {
         if let Some(start) = normalised.find(marker) {
             let rest = &normalised[start + marker.len()..];
             let list = rest.split(']').next().unwrap_or_default();
-            return list
-                .split(',')
-                .map(|a| a.trim().to_owned())
-                .filter(|a| !a.is_empty())
-                .collect();
+            return list.split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect();
         }
     }
     Vec::new()
@@ -164,36 +157,24 @@ fn parse_option(entry: &str) -> HelpOption {
         Values::Flag
     } else if is_placeholder(value) {
         Values::One
-    } else if value
-        .strip_suffix("...")
-        .is_some_and(|v| is_placeholder(v) || is_optional(v))
-    {
+    } else if value.strip_suffix("...").is_some_and(|v| is_placeholder(v) || is_optional(v)) {
         Values::Many
     } else if is_optional(value) {
         Values::Optional
     } else {
         Values::Other(value.to_owned())
     };
-    HelpOption {
-        short,
-        long,
-        values,
-    }
+    HelpOption { short, long, values }
 }
 
 /// `<NAME>`: one placeholder, no spaces inside.
 fn is_placeholder(text: &str) -> bool {
-    text.len() > 2
-        && text.starts_with('<')
-        && text.ends_with('>')
-        && !text[1..].contains(['<', ' '])
+    text.len() > 2 && text.starts_with('<') && text.ends_with('>') && !text[1..].contains(['<', ' '])
 }
 
 /// `[<NAME>]`
 fn is_optional(text: &str) -> bool {
-    text.strip_prefix('[')
-        .and_then(|t| t.strip_suffix(']'))
-        .is_some_and(is_placeholder)
+    text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).is_some_and(is_placeholder)
 }
 
 #[cfg(test)]
@@ -249,11 +230,8 @@ Examples:
     fn parses_options_commands_and_aliases() {
         let page = parse(SAMPLE);
         assert_eq!(page.usage, "Usage: codex exec [OPTIONS] [PROMPT]");
-        let names: Vec<(String, Vec<String>)> = page
-            .commands
-            .iter()
-            .map(|c| (c.name.clone(), c.aliases.clone()))
-            .collect();
+        let names: Vec<(String, Vec<String>)> =
+            page.commands.iter().map(|c| (c.name.clone(), c.aliases.clone())).collect();
         assert_eq!(
             names,
             [

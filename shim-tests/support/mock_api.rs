@@ -87,11 +87,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
         if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
             return;
         }
-        let path = request_line
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or_default()
-            .to_owned();
+        let path = request_line.split_whitespace().nth(1).unwrap_or_default().to_owned();
         let (mut length, mut chunked, mut subagent) = (0usize, false, None);
         loop {
             let mut line = String::new();
@@ -108,11 +104,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
                 _ => {}
             }
         }
-        let body = if chunked {
-            read_chunked(&mut reader)
-        } else {
-            read_exact(&mut reader, length)
-        };
+        let body = if chunked { read_chunked(&mut reader) } else { read_exact(&mut reader, length) };
         let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let model = body.get("model").and_then(Value::as_str).map(str::to_owned);
         let reply = {
@@ -120,31 +112,21 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
             // Sub-agents (and reviews) get a plain answer; the script is the root agent's.
             let reply = match subagent {
                 Some(_) => Reply::Message("sub-agent done".into()),
-                None => state.script.pop_front().unwrap_or_else(|| {
-                    Reply::Message(state.default_reply.clone().unwrap_or_else(|| "done".into()))
-                }),
+                None => state
+                    .script
+                    .pop_front()
+                    .unwrap_or_else(|| Reply::Message(state.default_reply.clone().unwrap_or_else(|| "done".into()))),
             };
-            state.requests.push(Request {
-                path,
-                model,
-                subagent,
-                body,
-            });
+            state.requests.push(Request { path, model, subagent, body });
             reply
         };
         if let Reply::MessageAfter(_, pause) = &reply {
             std::thread::sleep(*pause);
         }
         let events = sse(&reply);
-        let head = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\n\r\n",
-            events.len()
-        );
-        if writer
-            .write_all(head.as_bytes())
-            .and_then(|_| writer.write_all(events.as_bytes()))
-            .is_err()
-        {
+        let head =
+            format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\n\r\n", events.len());
+        if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(events.as_bytes())).is_err() {
             return;
         }
     }
@@ -177,11 +159,7 @@ fn sse(reply: &Reply) -> String {
     let message = |text: &str| json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]});
     let items = match reply {
         Reply::Message(text) | Reply::MessageAfter(text, _) => vec![message(text)],
-        Reply::ToolCall {
-            name,
-            namespace,
-            arguments,
-        } => vec![json!({
+        Reply::ToolCall { name, namespace, arguments } => vec![json!({
             "type": "function_call", "name": name, "namespace": namespace,
             "arguments": arguments.to_string(), "call_id": format!("call_{id}"),
         })],
@@ -190,9 +168,7 @@ fn sse(reply: &Reply) -> String {
     let mut events = String::new();
     for item in items {
         let done = json!({"type": "response.output_item.done", "item": item});
-        events.push_str(&format!(
-            "event: response.output_item.done\ndata: {done}\n\n"
-        ));
+        events.push_str(&format!("event: response.output_item.done\ndata: {done}\n\n"));
     }
     let completed = json!({"type": "response.completed", "response": {"id": format!("resp_{id}")}});
     events.push_str(&format!("event: response.completed\ndata: {completed}\n\n"));

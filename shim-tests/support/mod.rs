@@ -13,9 +13,7 @@ pub const PIN: &str = "gpt-pin";
 /// The shim under test: `OPENCLAW_TEST_SHIM` (e.g. the static release build) or cargo's debug build.
 pub fn shim_binary() -> PathBuf {
     match std::env::var_os("OPENCLAW_TEST_SHIM") {
-        Some(path) => {
-            std::fs::canonicalize(path).expect("OPENCLAW_TEST_SHIM names an existing file")
-        }
+        Some(path) => std::fs::canonicalize(path).expect("OPENCLAW_TEST_SHIM names an existing file"),
         None => PathBuf::from(env!("CARGO_BIN_EXE_codex")),
     }
 }
@@ -25,19 +23,9 @@ pub fn fake_codex_binary() -> &'static Path {
     static FAKE: OnceLock<PathBuf> = OnceLock::new();
     FAKE.get_or_init(|| {
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("shim-tests/fixtures/fake_codex.c");
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("fake_codex-{}", std::process::id()));
-        let status = std::process::Command::new("cc")
-            .arg("-O1")
-            .arg("-o")
-            .arg(&out)
-            .arg(&source)
-            .status();
-        assert!(
-            status.is_ok_and(|s| s.success()),
-            "cannot compile {} with cc",
-            source.display()
-        );
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fake_codex-{}", std::process::id()));
+        let status = std::process::Command::new("cc").arg("-O1").arg("-o").arg(&out).arg(&source).status();
+        assert!(status.is_ok_and(|s| s.success()), "cannot compile {} with cc", source.display());
         out
     })
 }
@@ -61,38 +49,25 @@ impl Record {
     }
 
     pub fn args_text(&self) -> Vec<String> {
-        self.argv[1..]
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect()
+        self.argv[1..].iter().map(|a| a.to_string_lossy().into_owned()).collect()
     }
 }
 
 fn split_nul(bytes: Vec<u8>) -> Vec<OsString> {
-    let mut items: Vec<OsString> = bytes
-        .split(|b| *b == 0)
-        .map(|s| OsString::from_vec(s.to_vec()))
-        .collect();
+    let mut items: Vec<OsString> = bytes.split(|b| *b == 0).map(|s| OsString::from_vec(s.to_vec())).collect();
     items.pop(); // after the last NUL
     items
 }
 
 fn sig_mask(text: &str, field: &str) -> u64 {
-    let line = text
-        .lines()
-        .find(|l| l.starts_with(field))
-        .expect("mask line");
+    let line = text.lines().find(|l| l.starts_with(field)).expect("mask line");
     u64::from_str_radix(line[field.len()..].trim(), 16).unwrap()
 }
 
 /// Copies with `cp` in its own process: a file written by this multi-threaded test process could be
 /// held open by a child another test thread is forking, and exec of it would fail with ETXTBSY.
 pub fn copy_out_of_process(from: &Path, to: &Path) {
-    let status = std::process::Command::new("/bin/cp")
-        .arg(from)
-        .arg(to)
-        .status()
-        .unwrap();
+    let status = std::process::Command::new("/bin/cp").arg(from).arg(to).status().unwrap();
     assert!(status.success(), "cp {} {}", from.display(), to.display());
 }
 
@@ -106,9 +81,7 @@ pub fn write_script(path: &Path, text: &str) {
 
 impl Tree {
     pub fn new() -> Tree {
-        let tree = Tree {
-            root: tempfile::tempdir().unwrap(),
-        };
+        let tree = Tree { root: tempfile::tempdir().unwrap() };
         fs::create_dir_all(tree.records_dir()).unwrap();
         tree
     }
@@ -175,9 +148,7 @@ impl Tree {
         pids.sort_unstable();
         pids.into_iter()
             .map(|pid| {
-                let read = |suffix: &str| {
-                    fs::read(self.records_dir().join(format!("{pid}.{suffix}"))).unwrap()
-                };
+                let read = |suffix: &str| fs::read(self.records_dir().join(format!("{pid}.{suffix}"))).unwrap();
                 let env = split_nul(read("env"))
                     .into_iter()
                     .map(|kv| {
@@ -218,17 +189,13 @@ pub fn real_codex_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("CODEX_BIN") {
         return PathBuf::from(path);
     }
-    let cache = std::env::var_os("OPENCLAW_CODEX_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let base = std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"));
-            base.join("openclaw-codex")
-        });
-    let path = cache
-        .join(format!("codex-{}", openclaw_codex::grammar::CODEX_VERSION))
-        .join("bin/codex");
+    let cache = std::env::var_os("OPENCLAW_CODEX_CACHE").map(PathBuf::from).unwrap_or_else(|| {
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"));
+        base.join("openclaw-codex")
+    });
+    let path = cache.join(format!("codex-{}", openclaw_codex::grammar::CODEX_VERSION)).join("bin/codex");
     assert!(
         path.is_file(),
         "the real Codex CLI is missing at {}: run packaging/fetch-codex.sh (make test does), or set CODEX_BIN",

@@ -6,7 +6,11 @@ use clap::Parser;
 use openclaw_codex::image::{self, ImageError, DEFAULT_TAG};
 
 #[derive(Parser)]
-#[command(name = "openclaw-image", version, about = "Builds the OpenClaw image with the static codex shim and verifies it")]
+#[command(
+    name = "openclaw-image",
+    version,
+    about = "Builds the OpenClaw image with the static codex shim and verifies it"
+)]
 struct Cli {
     /// Image tag.
     #[arg(long, env = "OPENCLAW_IMAGE", default_value = DEFAULT_TAG)]
@@ -34,7 +38,11 @@ fn run(cli: &Cli) -> Result<(), ImageError> {
         image::docker_build(&root, &cli.tag, &cli.base_image, &cli.build_args)?;
     }
     image::verify(&cli.tag)?;
-    println!("openclaw-image: {} built and verified (user app, shim first on PATH, Codex CLI {})", cli.tag, openclaw_codex::grammar::CODEX_VERSION);
+    println!(
+        "openclaw-image: {} built and verified (user app, shim first on PATH, Codex CLI {})",
+        cli.tag,
+        openclaw_codex::grammar::CODEX_VERSION
+    );
     Ok(())
 }
 
