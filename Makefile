@@ -24,7 +24,7 @@ codex-cli:
 
 ## test: every test (unit, integration, the suite against the static shim, the real Codex CLI)
 test: lint shim codex-cli
-	cargo test --all-targets
+	packaging/with-test-image.sh cargo test --all-targets
 	OPENCLAW_TEST_SHIM=$(STAGED_SHIM) cargo test --test shim --test audit --test real_codex --test conformance
 	$(MAKE) test-python
 

@@ -9,7 +9,8 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use support::docker::{self, docker, docker_ok, unique, Cleanup};
-use support::mock_api::MockApi;
+use serde_json::json;
+use support::mock_api::{MockApi, Reply};
 use support::PIN;
 
 const API_KEY_AUTH: &str = r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test-123456"}"#;
@@ -185,4 +186,50 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
     let models: Vec<_> = mock.requests().into_iter().map(|r| r.model).collect();
     assert!(!models.is_empty(), "no request reached the mock: {}", text(&exec.stderr));
     assert!(models.iter().all(|m| m.as_deref() == Some(PIN)), "{models:?}");
+
+    // The image's admin layer (/etc/codex/managed_config.toml) keeps sub-agents off even for the
+    // real codex run directly, bypassing the shim, on a catalog model that offers spawn_agent.
+    let spawn = MockApi::start_on("0.0.0.0", spawn_script());
+    let direct = cleanup.volume(&unique("direct"));
+    fill_volume(&tag, &direct, &[("config.toml", &provider.replace(&mock.port().to_string(), &spawn.port().to_string()))]);
+    let out = run_image(
+        &tag,
+        &direct,
+        &[],
+        &["--add-host", "host.docker.internal:host-gateway", "--entrypoint", "/usr/local/bin/codex"],
+        &["--enable", "multi_agent", "-m", "gpt-6.1-sol", "exec", "--skip-git-repo-check", "--ephemeral", "hi"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let requests = spawn.requests();
+    assert!(!requests.is_empty(), "no request reached the mock: {}", text(&out.stderr));
+    assert!(requests.len() >= 2, "the scripted spawn was never answered: {requests:?}");
+    for request in &requests {
+        assert_eq!(request.model.as_deref(), Some("gpt-6.1-sol"), "a sub-agent ran on another model: {requests:?}");
+        assert_eq!(request.subagent, None, "a sub-agent ran: {requests:?}");
+    }
+    // Control: the same run in a container whose managed_config.toml is removed does spawn.
+    let leak = MockApi::start_on("0.0.0.0", spawn_script());
+    let control = cleanup.volume(&unique("control"));
+    fill_volume(&tag, &control, &[("config.toml", &provider.replace(&mock.port().to_string(), &leak.port().to_string()))]);
+    let out = run_image(
+        &tag,
+        &control,
+        &[],
+        &["--add-host", "host.docker.internal:host-gateway", "--user", "root", "--entrypoint", "sh"],
+        &["-c", "rm /etc/codex/managed_config.toml && exec /usr/local/bin/codex --enable multi_agent -m gpt-6.1-sol exec --skip-git-repo-check --ephemeral hi"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let models: Vec<_> = leak.requests().into_iter().map(|r| r.model).collect();
+    assert!(models.contains(&Some("gpt-6-luna".to_owned())), "control: no sub-agent without the admin layer: {models:?}");
+}
+
+fn spawn_script() -> Vec<Reply> {
+    vec![
+        Reply::ToolCall {
+            name: "spawn_agent".into(),
+            namespace: "collaboration".into(),
+            arguments: json!({"task_name": "side", "message": "work", "model": "gpt-6-luna", "fork_turns": "none"}),
+        },
+        Reply::ToolCall { name: "wait_agent".into(), namespace: "collaboration".into(), arguments: json!({}) },
+    ]
 }
