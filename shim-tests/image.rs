@@ -8,8 +8,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use support::docker::{self, docker, docker_ok, unique, Cleanup};
 use serde_json::json;
+use support::docker::{self, docker, docker_ok, unique, Cleanup};
 use support::mock_api::{MockApi, Reply};
 use support::PIN;
 
@@ -191,7 +191,11 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
     // real codex run directly, bypassing the shim, on a catalog model that offers spawn_agent.
     let spawn = MockApi::start_on("0.0.0.0", spawn_script());
     let direct = cleanup.volume(&unique("direct"));
-    fill_volume(&tag, &direct, &[("config.toml", &provider.replace(&mock.port().to_string(), &spawn.port().to_string()))]);
+    fill_volume(
+        &tag,
+        &direct,
+        &[("config.toml", &provider.replace(&mock.port().to_string(), &spawn.port().to_string()))],
+    );
     let out = run_image(
         &tag,
         &direct,
@@ -210,7 +214,11 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
     // Control: the same run in a container whose managed_config.toml is removed does spawn.
     let leak = MockApi::start_on("0.0.0.0", spawn_script());
     let control = cleanup.volume(&unique("control"));
-    fill_volume(&tag, &control, &[("config.toml", &provider.replace(&mock.port().to_string(), &leak.port().to_string()))]);
+    fill_volume(
+        &tag,
+        &control,
+        &[("config.toml", &provider.replace(&mock.port().to_string(), &leak.port().to_string()))],
+    );
     let out = run_image(
         &tag,
         &control,
@@ -220,7 +228,10 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let models: Vec<_> = leak.requests().into_iter().map(|r| r.model).collect();
-    assert!(models.contains(&Some("gpt-6-luna".to_owned())), "control: no sub-agent without the admin layer: {models:?}");
+    assert!(
+        models.contains(&Some("gpt-6-luna".to_owned())),
+        "control: no sub-agent without the admin layer: {models:?}"
+    );
 }
 
 fn spawn_script() -> Vec<Reply> {
