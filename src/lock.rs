@@ -8,8 +8,8 @@
 //!   deepest level that already has a `-c` (the root if none), and `--disable` likewise.
 //! - A caller's `-m`/`-c` attempt keeps its place and spelling and gets the pinned value, so the
 //!   rest of argv parses exactly as before. `--enable multi_agent*` becomes `--disable`.
-//! - Options with nothing to pin in their place (`-p`, `--oss`, `--local-provider`, `--remote`) are
-//!   removed, unless a multi-value list (`-i a b`) before them would then swallow the next
+//! - Options with nothing to pin in their place (`-p`, `--oss`, `--local-provider`, `--remote`,
+//!   `--ignore-user-config`) are removed, unless a multi-value list (`-i a b`) before them would then swallow the next
 //!   argument: then a `-c model="PIN"` takes their place and closes the list.
 //! - Pins already present are not added again, so rewriting is idempotent.
 
