@@ -667,13 +667,22 @@ fn describe(requests: &[Request]) -> String {
     format!("[{}]", list.join(", "))
 }
 
-/// Runs `case` in `mode` (`force` or `reject`) and checks the outcome; `Err` describes the failure.
-fn run_case(case: &Case, mode: &str) -> Result<(), String> {
+/// What one run of a case produced: codex's output and the requests each mock received during it.
+struct Ran {
+    args: Vec<String>,
+    output: std::process::Output,
+    requests: Vec<Request>,
+    redirected: Vec<Request>,
+}
+
+/// Runs `case` (prepared for `mode`) with `path_dirs` on PATH (the shim's setup, or the real codex
+/// alone) and collects what reached the mocks.
+fn launch(case: &Case, mode: &str, path_dirs: &[&str]) -> Result<Ran, String> {
     let (world, session) = prepare(case, mode)?;
     let before = world.setup.mock.requests().len();
     let args: Vec<String> = case.args.iter().map(|a| world.expand(a, session.as_deref())).collect();
     let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut command = world.setup.codex(&arg_refs);
+    let mut command = world.setup.codex_on(path_dirs, &arg_refs);
     // A passing run takes a second or two; a redirect to an unreachable endpoint retries for ever.
     command.env("OPENCLAW_MODEL_LOCK_MODE", mode).timeout(std::time::Duration::from_secs(30));
     match case.cwd {
@@ -686,8 +695,13 @@ fn run_case(case: &Case, mode: &str) -> Result<(), String> {
         }
     }
     let output = command.output().map_err(|e| format!("cannot run: {e}"))?;
-    let requests: Vec<Request> = world.setup.mock.requests().split_off(before);
-    let redirected = world.other.requests();
+    let requests = world.setup.mock.requests().split_off(before);
+    Ok(Ran { args, output, requests, redirected: world.other.requests() })
+}
+
+/// Runs `case` in `mode` (`force` or `reject`) and checks the outcome; `Err` describes the failure.
+fn run_case(case: &Case, mode: &str) -> Result<(), String> {
+    let Ran { args, output, requests, redirected } = launch(case, mode, &["shim", "real"])?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     let stderr_tail: Vec<&str> = stderr.lines().rev().take(6).collect();
     let context = || {
@@ -905,23 +919,7 @@ const CONTROLS: &[(&str, Control)] = &[
 
 /// Runs `case` with the real codex alone on PATH; `Err` when it does not behave as `expected`.
 fn run_control(case: &Case, expected: Control) -> Result<(), String> {
-    let (world, session) = prepare(case, "force")?;
-    let before = world.setup.mock.requests().len();
-    let args: Vec<String> = case.args.iter().map(|a| world.expand(a, session.as_deref())).collect();
-    let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut command = world.setup.codex_on(&["real"], &arg_refs);
-    match case.cwd {
-        Cwd::Tree => {}
-        Cwd::Project => {
-            command.current_dir(&world.project);
-        }
-        Cwd::Repo => {
-            command.current_dir(&world.repo);
-        }
-    }
-    let output = command.output().map_err(|e| format!("cannot run: {e}"))?;
-    let requests: Vec<Request> = world.setup.mock.requests().split_off(before);
-    let redirected = world.other.requests();
+    let Ran { args, output, requests, redirected } = launch(case, "force", &["real"])?;
     let all = || requests.iter().chain(&redirected);
     let as_expected = match expected {
         Control::Model(model) => all().any(|r| r.model.as_deref() == Some(model)),
