@@ -46,6 +46,12 @@ pub enum Action {
     Started,
     /// A start-up check failed; the server was not started (entrypoint).
     StartupFailed,
+    /// OpenClaw's Codex auth volume was prepared and its login validated (bootstrap).
+    Bootstrapped,
+    /// The bootstrap stopped; its message says what the destination volume holds (bootstrap).
+    BootstrapFailed,
+    /// A ChatGPT login was copied: two volumes now hold one rotating refresh token (bootstrap).
+    SharedRefreshToken,
 }
 
 impl Action {
@@ -58,14 +64,17 @@ impl Action {
             Action::CodexUnavailable => "codex-unavailable",
             Action::Started => "started",
             Action::StartupFailed => "startup-failed",
+            Action::Bootstrapped => "bootstrapped",
+            Action::BootstrapFailed => "bootstrap-failed",
+            Action::SharedRefreshToken => "shared-refresh-token",
         }
     }
 
     /// journald priority: NOTICE for a start, WARNING for what went ahead, ERR for what was stopped.
     pub fn priority(self) -> u8 {
         match self {
-            Action::Started => 5,
-            Action::Forced => 4,
+            Action::Started | Action::Bootstrapped => 5,
+            Action::Forced | Action::SharedRefreshToken => 4,
             _ => 3,
         }
     }
@@ -75,6 +84,9 @@ impl Action {
             Action::Forced | Action::Rejected | Action::RefusedSubcommand => "model_lock.override",
             Action::PolicyError | Action::CodexUnavailable | Action::StartupFailed => "model_lock.error",
             Action::Started => "model_lock.started",
+            Action::Bootstrapped => "bootstrap.done",
+            Action::BootstrapFailed => "bootstrap.error",
+            Action::SharedRefreshToken => "bootstrap.warning",
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod argv;
 pub mod audit;
+pub mod bootstrap;
 pub mod codex_auth;
 pub mod codex_config;
 pub mod entrypoint;

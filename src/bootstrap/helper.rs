@@ -1,0 +1,158 @@
+//! The helper container's side: `bootstrap-openclaw-codex-volume __helper OP [...]`, run as the
+//! entrypoint of the `FROM scratch` helper image with the volumes at `/source` and `/dest`. It
+//! prints one JSON `Reply` on stdout (the host reads nothing else) and exits 0, or 1 with `error`
+//! set.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, ValueEnum};
+use serde::{Deserialize, Serialize};
+
+use super::volume::{self, ErrorKind, Login, Outcome, VolumeError};
+
+/// The hidden first argument that selects the helper.
+pub const SUBCOMMAND: &str = "__helper";
+/// Where the host mounts the volumes in the helper container.
+pub const SOURCE_MOUNT: &str = "/source";
+pub const DEST_MOUNT: &str = "/dest";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Op {
+    /// Read-only: what a run would do.
+    Plan,
+    /// Roll back an interrupted run, then write the new files beside the live ones.
+    Stage,
+    /// Put the staged files in place.
+    Commit,
+    /// Validation passed: drop the backups, record what was copied.
+    Finish,
+    /// Put the previous files back.
+    Rollback,
+    /// `--from-scratch`: journal `auth.json` before `codex login` replaces it.
+    PrepareLogin,
+}
+
+impl Op {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Plan => "plan",
+            Op::Stage => "stage",
+            Op::Commit => "commit",
+            Op::Finish => "finish",
+            Op::Rollback => "rollback",
+            Op::PrepareLogin => "prepare-login",
+        }
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bootstrap-openclaw-codex-volume __helper",
+    about = "Volume work inside the helper container (not for people)"
+)]
+struct HelperCli {
+    #[arg(value_enum)]
+    op: Op,
+    /// The source volume's mount (absent: no source, as with --from-scratch).
+    #[arg(long)]
+    source: Option<PathBuf>,
+    /// The destination volume's mount (absent for `plan`: the volume does not exist yet).
+    #[arg(long)]
+    dest: Option<PathBuf>,
+    #[arg(long)]
+    force: bool,
+    #[arg(long)]
+    from_scratch: bool,
+    /// Print each change on stderr.
+    #[arg(long)]
+    verbose: bool,
+}
+
+/// What the helper prints.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    pub outcome: Option<Outcome>,
+    /// An interrupted run was (or, for `plan`, will be) rolled back first.
+    pub recovered: bool,
+    pub source: Option<Login>,
+    pub source_config: bool,
+    pub dest: Option<Login>,
+    pub dest_config: bool,
+    /// Files staged (`stage`), worker token files in the destination (`plan`) or removed (`commit`).
+    pub files: Vec<String>,
+    pub worker_tokens: Vec<String>,
+    /// `rollback`: whether there was anything to roll back.
+    pub rolled_back: bool,
+    pub error_kind: Option<ErrorKind>,
+    pub error: Option<String>,
+}
+
+fn need(path: &Option<PathBuf>, what: &str) -> Result<PathBuf, VolumeError> {
+    path.clone().ok_or_else(|| VolumeError { kind: ErrorKind::Io, message: format!("the helper needs --{what}") })
+}
+
+fn read_source(dir: &Path) -> Result<volume::Source, VolumeError> {
+    volume::read_source(dir, volume::READ_ATTEMPTS, volume::READ_RETRY)
+}
+
+fn execute(cli: &HelperCli) -> Result<Reply, VolumeError> {
+    let mut reply = Reply::default();
+    match cli.op {
+        Op::Plan => {
+            let view = volume::read_dest(cli.dest.as_deref())?;
+            reply.recovered = view.interrupted;
+            reply.dest = Some(Login::of(view.auth.as_deref()));
+            reply.dest_config = view.config.is_some();
+            reply.worker_tokens = view.worker_tokens.clone();
+            if cli.from_scratch {
+                reply.outcome = Some(volume::login_outcome(&view, cli.force));
+            } else {
+                let source = read_source(&need(&cli.source, "source")?)?;
+                reply.source = Some(Login::of(Some(&source.auth)));
+                reply.source_config = source.config.is_some();
+                reply.outcome = Some(volume::decide(&source, &view, cli.force));
+            }
+        }
+        Op::Stage => {
+            let source = read_source(&need(&cli.source, "source")?)?;
+            reply.source = Some(Login::of(Some(&source.auth)));
+            reply.source_config = source.config.is_some();
+            let staged = volume::stage(&source, &need(&cli.dest, "dest")?, cli.force)?;
+            reply.outcome = Some(staged.outcome);
+            reply.recovered = staged.recovered;
+            reply.files = staged.files;
+        }
+        Op::PrepareLogin => {
+            let staged = volume::prepare_login(&need(&cli.dest, "dest")?, cli.force)?;
+            reply.outcome = Some(staged.outcome);
+            reply.recovered = staged.recovered;
+            reply.files = staged.files;
+        }
+        Op::Commit => reply.worker_tokens = volume::commit(&need(&cli.dest, "dest")?)?,
+        Op::Finish => volume::finish(&need(&cli.dest, "dest")?)?,
+        Op::Rollback => reply.rolled_back = volume::rollback(&need(&cli.dest, "dest")?)?,
+    }
+    Ok(reply)
+}
+
+/// The helper's main: `args` are what follows `__helper`.
+pub fn main(args: Vec<OsString>) -> i32 {
+    let cli = match HelperCli::try_parse_from(std::iter::once(OsString::from(SUBCOMMAND)).chain(args)) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return 2;
+        }
+    };
+    volume::set_verbose(cli.verbose);
+    let (reply, code) = match execute(&cli) {
+        Ok(reply) => (reply, 0),
+        Err(e) => {
+            eprintln!("bootstrap helper: {} failed: {e}", cli.op.as_str());
+            (Reply { error_kind: Some(e.kind), error: Some(e.message), ..Reply::default() }, 1)
+        }
+    };
+    println!("{}", serde_json::to_string(&reply).expect("a reply serialises"));
+    code
+}
