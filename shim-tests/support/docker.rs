@@ -34,12 +34,13 @@ pub fn docker_ok(args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-/// Removes, on drop, the containers, volumes and images registered with it — even if the test
-/// panicked. Only what the test created is registered.
+/// Removes, on drop, the containers, volumes, networks and images registered with it — even if the
+/// test panicked. Only what the test created (or made the code under test create) is registered.
 #[derive(Default)]
 pub struct Cleanup {
     containers: Vec<String>,
     volumes: Vec<String>,
+    networks: Vec<String>,
     images: Vec<String>,
 }
 
@@ -52,6 +53,18 @@ impl Cleanup {
     pub fn volume(&mut self, name: &str) -> String {
         docker_ok(&["volume", "create", name]);
         self.volumes.push(name.to_owned());
+        name.to_owned()
+    }
+
+    /// A volume the code under test may create: registered, not created.
+    pub fn adopt_volume(&mut self, name: &str) -> String {
+        self.volumes.push(name.to_owned());
+        name.to_owned()
+    }
+
+    /// A network the test or the code under test may create: registered, not created.
+    pub fn network(&mut self, name: &str) -> String {
+        self.networks.push(name.to_owned());
         name.to_owned()
     }
 
@@ -68,6 +81,9 @@ impl Drop for Cleanup {
         }
         for v in &self.volumes {
             docker(&["volume", "rm", "--force", v]);
+        }
+        for n in &self.networks {
+            docker(&["network", "rm", n]);
         }
         for i in &self.images {
             docker(&["image", "rm", "--force", i]);
