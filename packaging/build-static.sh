@@ -23,6 +23,7 @@ if ! file -L "$built" | grep -Eq 'statically linked|static-pie linked'; then
   exit 1
 fi
 mkdir -p "$(dirname "$dest")"
-install -m 0755 "$built" "$dest.tmp"
-mv -f "$dest.tmp" "$dest"
+# A temp name per process: two builds staging the same file at once must not share it.
+install -m 0755 "$built" "$dest.tmp.$$"
+mv -f "$dest.tmp.$$" "$dest"
 echo "build-static: $dest ($(stat -c %s "$dest") bytes, $(file -b "$dest" | cut -d, -f1-3))"
