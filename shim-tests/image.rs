@@ -4,31 +4,16 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::docker::{self, docker, docker_ok, unique, Cleanup};
+use support::docker::{self, build_openclaw_image, docker, docker_ok, text, unique, Cleanup};
 use support::mock_api::{MockApi, Reply};
 use support::PIN;
 
 const API_KEY_AUTH: &str = r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test-123456"}"#;
 const SERVER_MARK: &str = "server-started";
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `OPENCLAW_TEST_BASE_IMAGE`, else the cached local stand-in for python:3.11-slim.
-fn base_image() -> String {
-    if let Ok(image) = std::env::var("OPENCLAW_TEST_BASE_IMAGE") {
-        return image;
-    }
-    let output = Command::new(repo().join("packaging/make-base-image.sh")).output().unwrap();
-    assert!(output.status.success(), "make-base-image: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
 
 /// Writes `files` (name, content) into a volume, owned by app like the container writes them.
 fn fill_volume(tag: &str, volume: &str, files: &[(&str, &str)]) {
@@ -54,23 +39,13 @@ fn run_image(tag: &str, volume: &str, env: &[(&str, &str)], extra: &[&str], comm
     Command::new("docker").args(&args).output().unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 #[test]
 fn image_is_verified_and_its_entrypoint_fails_fast() {
     if !docker::available("image_is_verified_and_its_entrypoint_fails_fast") {
         return;
     }
     let mut cleanup = Cleanup::default();
-    let tag = cleanup.image(&format!("{}:test", unique("image")));
-    let built = Command::new(env!("CARGO_BIN_EXE_openclaw-image"))
-        .args(["--tag", &tag, "--base-image", &base_image()])
-        .current_dir(repo())
-        .output()
-        .unwrap();
-    assert!(built.status.success(), "openclaw-image failed:\n{}\n{}", text(&built.stdout), text(&built.stderr));
+    let (tag, built) = build_openclaw_image(&mut cleanup, "image");
     assert!(text(&built.stdout).contains("built and verified"));
 
     // A volume holding an API-key login: every step passes and the command runs.

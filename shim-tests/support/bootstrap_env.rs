@@ -5,12 +5,13 @@
 //! scenario fails.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use super::docker::{docker, docker_ok, unique, Cleanup};
+use super::docker::{build_openclaw_image, docker, docker_ok, unique, Cleanup};
+pub use super::docker::{repo, text};
 
 pub const API_KEY_A: &str = r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test-123456"}"#;
 pub const API_KEY_B: &str = r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test-previous-999"}"#;
@@ -20,14 +21,6 @@ pub const API_KEY_CODEX_REJECTS: &str =
 /// The bootstrap's labels (src/bootstrap.rs).
 pub const DEST_LABEL: &str = "org.moonmind.openclaw.bootstrap.destination";
 pub const TOOL: &str = "bootstrap-openclaw-codex-volume";
-
-pub fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-pub fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// A fake ChatGPT login `codex login status` accepts offline ("Logged in using ChatGPT").
 pub fn chatgpt_login() -> String {
@@ -61,26 +54,10 @@ pub struct Shared {
     pub docker_config: PathBuf,
 }
 
-/// `OPENCLAW_TEST_BASE_IMAGE`, else the cached local stand-in for python:3.11-slim.
-fn base_image() -> String {
-    if let Ok(image) = std::env::var("OPENCLAW_TEST_BASE_IMAGE") {
-        return image;
-    }
-    let out = Command::new(repo().join("packaging/make-base-image.sh")).output().unwrap();
-    assert!(out.status.success(), "make-base-image: {}", text(&out.stderr));
-    text(&out.stdout).trim().to_owned()
-}
-
 impl Shared {
     /// Builds the image (tag registered with `cleanup`), the static tool and the Compose plugin.
     pub fn build(cleanup: &mut Cleanup) -> Shared {
-        let image = cleanup.image(&format!("{}:test", unique("bootstrap-image")));
-        let built = Command::new(env!("CARGO_BIN_EXE_openclaw-image"))
-            .args(["--tag", &image, "--base-image", &base_image()])
-            .current_dir(repo())
-            .output()
-            .unwrap();
-        assert!(built.status.success(), "openclaw-image failed:\n{}\n{}", text(&built.stdout), text(&built.stderr));
+        let (image, _) = build_openclaw_image(cleanup, "bootstrap-image");
         // The wrapper operators run: it builds the static tool, then runs it.
         let version = Command::new(repo().join(format!("tools/{TOOL}.sh"))).arg("--version").output().unwrap();
         assert!(version.status.success(), "the wrapper failed: {}", text(&version.stderr));

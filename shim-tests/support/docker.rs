@@ -1,5 +1,6 @@
 //! Docker for tests: the skip rule, unique names, and cleanup of everything a test creates.
 
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -32,6 +33,37 @@ pub fn docker_ok(args: &[&str]) -> String {
     let output = docker(args);
     assert!(output.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap()
+}
+
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `OPENCLAW_TEST_BASE_IMAGE`, else the cached local stand-in for python:3.11-slim.
+pub fn base_image() -> String {
+    if let Ok(image) = std::env::var("OPENCLAW_TEST_BASE_IMAGE") {
+        return image;
+    }
+    let out = Command::new(repo().join("packaging/make-base-image.sh")).output().unwrap();
+    assert!(out.status.success(), "make-base-image: {}", text(&out.stderr));
+    text(&out.stdout).trim().to_owned()
+}
+
+/// Builds the OpenClaw image with `openclaw-image` under a unique tag that `cleanup` removes;
+/// returns the tag and what the builder printed.
+pub fn build_openclaw_image(cleanup: &mut Cleanup, what: &str) -> (String, Output) {
+    let tag = cleanup.image(&format!("{}:test", unique(what)));
+    let built = Command::new(env!("CARGO_BIN_EXE_openclaw-image"))
+        .args(["--tag", &tag, "--base-image", &base_image()])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "openclaw-image failed:\n{}\n{}", text(&built.stdout), text(&built.stderr));
+    (tag, built)
 }
 
 /// Removes, on drop, the containers, volumes, networks and images registered with it — even if the
