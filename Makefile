@@ -40,10 +40,13 @@ test-python: shim codex-cli
 	  OPENCLAW_MOCK_API=$(CURDIR)/target/debug/examples/mock_api \
 	  $(PYVENV)/bin/python -m pytest -q -p no:cacheprovider services/openclaw/tests
 
-## bench: what the shim costs per call (wall time vs a direct exec; instructions before execve)
+## bench: what the shim costs per call: medians vs a direct run, the C and Rust execve floors, a bash
+## wrapper and the real codex; peak RSS; fails if the static shim exceeds its size or RSS budget
 # BASELINE=path/to/another/codex-shim measures a second build in the same rounds.
-bench: shim
-	cargo bench --bench startup -- $(STAGED_SHIM) $(BASELINE)
+bench: shim codex-cli
+	cargo build --quiet --release --locked --target $(MUSL_TARGET) --example execve_floor
+	EXECVE_FLOOR=target/$(MUSL_TARGET)/release/examples/execve_floor \
+	  cargo bench --bench startup -- $(STAGED_SHIM) "$$(packaging/fetch-codex.sh)" $(BASELINE)
 
 # python:3.11-slim when the engine has it, else a local stand-in built from Debian packages.
 BASE_IMAGE ?= $(shell docker image inspect python:3.11-slim >/dev/null 2>&1 && echo python:3.11-slim || packaging/make-base-image.sh)

@@ -1,21 +1,24 @@
 //! The audit trail: one structured record per override attempt, refusal or error, to journald (and
 //! as a counter to StatsD), shared by every bin of this package.
 //!
-//! The shim runs before every codex call, so reporting must never hold codex up: records are sent
-//! from helper threads and the caller waits for them at most `DEADLINE`. journald's socket is a
-//! blocking one (a frozen journald with a full queue blocks the sender forever), DNS for a StatsD
-//! host may stall, so whatever has not finished by then is abandoned — exec ends those threads. A
-//! record journald did not take in time (absent, stale socket, frozen) is written to stderr as one
-//! JSON line instead, with the same field names. A call with nothing to report touches none of this.
+//! The shim runs before every codex call, so reporting must never hold codex up: the caller waits
+//! for journald and StatsD at most `DEADLINE`. journald gets one datagram per record on a
+//! non-blocking socket (`journald`), so a frozen journald with a full queue costs the deadline, not
+//! a hang; a StatsD host given by name is resolved on a helper thread (DNS may stall) that is
+//! abandoned at the deadline — exec ends it. A record journald did not take in time (absent, stale
+//! socket, frozen) is written to stderr as one JSON line instead, with the same field names. A call
+//! with nothing to report touches none of this.
 
 use std::io::Write;
-use std::net::{ToSocketAddrs, UdpSocket};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use cadence::prelude::*;
 use cadence::{StatsdClient, UdpMetricSink};
 use serde::Serialize;
+
+use crate::journald::{self, Journal};
 
 /// `SYSLOG_IDENTIFIER` of every record: `journalctl -t openclaw-codex`.
 pub const SYSLOG_IDENTIFIER: &str = "openclaw-codex";
@@ -131,15 +134,31 @@ impl Event {
         }
     }
 
-    /// The stderr form: one JSON object with the journald fields, pid and uid included.
-    pub fn json_line(&self) -> String {
-        let mut value = serde_json::to_value(self).expect("events serialise");
-        let fields = value.as_object_mut().expect("an object");
+    /// Every field of the record: the journald fields above plus identifier, priority, pid and uid.
+    fn fields(&self) -> serde_json::Map<String, serde_json::Value> {
+        let serde_json::Value::Object(mut fields) = serde_json::to_value(self).expect("events serialise") else {
+            unreachable!("a struct serialises to an object")
+        };
         fields.insert("SYSLOG_IDENTIFIER".into(), SYSLOG_IDENTIFIER.into());
         fields.insert("PRIORITY".into(), self.action.priority().into());
         fields.insert("OPENCLAW_PID".into(), std::process::id().into());
         fields.insert("OPENCLAW_UID".into(), nix::unistd::getuid().as_raw().into());
-        value.to_string()
+        fields
+    }
+
+    /// The stderr form: one JSON object with the journald fields, pid and uid included.
+    pub fn json_line(&self) -> String {
+        serde_json::Value::Object(self.fields()).to_string()
+    }
+
+    /// The journald form: the same fields, in journald's native protocol.
+    pub fn journald_datagram(&self) -> Vec<u8> {
+        let fields = self.fields();
+        let texts: Vec<(&str, String)> = fields
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str().map_or_else(|| value.to_string(), str::to_owned)))
+            .collect();
+        journald::encode(texts.iter().map(|(name, text)| (*name, text.as_str())))
     }
 }
 
@@ -149,25 +168,34 @@ pub fn report(events: &[Event]) {
         return;
     }
     let deadline = Instant::now() + DEADLINE;
-    let statsd = std::env::var(STATSD_HOST_VAR).ok().filter(|h| !h.trim().is_empty()).and_then(|host| {
-        let port = std::env::var(STATSD_PORT_VAR).ok().and_then(|p| p.trim().parse().ok());
-        let events = events.to_vec();
-        in_background(move || statsd_send(host.trim(), port.unwrap_or(STATSD_DEFAULT_PORT), &events))
+    // A host name needs DNS, which may stall: only that runs on a helper thread.
+    let statsd = statsd_target().map(|(host, port)| match host.parse::<IpAddr>() {
+        Ok(ip) => {
+            statsd_send((ip, port), events);
+            None
+        }
+        Err(_) => {
+            let events = events.to_vec();
+            in_background(move || (host.as_str(), port).to_socket_addrs().ok()?.next().map(|t| statsd_send(t, &events)))
+        }
     });
-    let journald = (std::env::var_os(JOURNALD_VAR).is_none_or(|v| v != "0")).then(|| {
-        let events = events.to_vec();
-        in_background(move || journald_send(&events))
-    });
-    let journald_took_them = journald.flatten().is_some_and(|done| wait(&done, deadline).unwrap_or(false));
-    if !journald_took_them {
-        let mut stderr = std::io::stderr().lock();
-        for event in events {
+    let journal = std::env::var_os(JOURNALD_VAR).is_none_or(|v| v != "0").then(Journal::connect).flatten();
+    let mut stderr = std::io::stderr().lock();
+    for event in events {
+        let sent = journal.as_ref().is_some_and(|j| j.send(&event.journald_datagram(), deadline).is_ok());
+        if !sent {
             let _ = writeln!(stderr, "{}", event.json_line());
         }
     }
-    if let Some(done) = statsd {
-        let _ = wait(&done, deadline);
+    if let Some(Some(done)) = statsd {
+        let _ = done.recv_timeout(deadline.saturating_duration_since(Instant::now()));
     }
+}
+
+fn statsd_target() -> Option<(String, u16)> {
+    let host = std::env::var(STATSD_HOST_VAR).ok()?.trim().to_owned();
+    let port = std::env::var(STATSD_PORT_VAR).ok().and_then(|p| p.trim().parse().ok());
+    (!host.is_empty()).then_some((host, port.unwrap_or(STATSD_DEFAULT_PORT)))
 }
 
 /// Runs `work` on a helper thread; the receiver gets its result. `None` if no thread can be made.
@@ -179,59 +207,14 @@ fn in_background<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
     spawned.ok().map(|_| rx)
 }
 
-fn wait<T>(done: &mpsc::Receiver<T>, deadline: Instant) -> Option<T> {
-    done.recv_timeout(deadline.saturating_duration_since(Instant::now())).ok()
-}
-
-/// Sends through `tracing-journald`; false if journald is absent or refuses the probe.
-fn journald_send(events: &[Event]) -> bool {
-    use tracing_subscriber::layer::SubscriberExt;
-    let Ok(layer) = tracing_journald::layer() else {
-        return false;
-    };
-    let layer = layer.with_syslog_identifier(SYSLOG_IDENTIFIER.to_owned()).with_field_prefix(None);
-    let subscriber = tracing_subscriber::registry().with(layer);
-    let (pid, uid) = (std::process::id(), nix::unistd::getuid().as_raw());
-    tracing::subscriber::with_default(subscriber, || {
-        for e in events {
-            // One macro per level: tracing needs the level at compile time.
-            macro_rules! emit {
-                ($level:expr) => {
-                    tracing::event!(
-                        $level,
-                        OPENCLAW_ACTION = e.action.as_str(),
-                        OPENCLAW_SOURCE = e.source,
-                        OPENCLAW_PINNED_MODEL = e.pinned_model.as_deref(),
-                        OPENCLAW_LOCK_MODE = e.lock_mode,
-                        OPENCLAW_ATTEMPTED = e.attempted.as_deref(),
-                        OPENCLAW_SYNTAX = e.syntax.as_deref(),
-                        OPENCLAW_SUBCOMMAND = e.subcommand.as_deref(),
-                        OPENCLAW_PID = pid,
-                        OPENCLAW_UID = uid,
-                        "{}",
-                        e.message
-                    )
-                };
-            }
-            // tracing-journald writes INFO as PRIORITY 5, WARN as 4, ERROR as 3.
-            match e.action.priority() {
-                5 => emit!(tracing::Level::INFO),
-                4 => emit!(tracing::Level::WARN),
-                _ => emit!(tracing::Level::ERROR),
-            }
-        }
-    });
-    true
-}
-
 /// StatsD tag values may not hold the protocol's separators.
 pub fn sanitise_tag(value: &str) -> String {
     value.chars().map(|c| if matches!(c, '|' | ',' | '#' | ':' | '@') || c.is_whitespace() { '_' } else { c }).collect()
 }
 
 /// One counter per event, `openclaw.model_lock.override:1|c|#action:forced,mode:force,source:shim`.
-fn statsd_send(host: &str, port: u16, events: &[Event]) -> Option<()> {
-    let target = (host, port).to_socket_addrs().ok()?.next()?;
+fn statsd_send(target: impl Into<SocketAddr>, events: &[Event]) -> Option<()> {
+    let target = target.into();
     let local = if target.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
     let socket = UdpSocket::bind(local).ok()?;
     socket.set_nonblocking(true).ok()?;

@@ -11,7 +11,6 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use crate::guard::{LoopDetected, GUARD_VAR};
 use crate::locate::{OverrideError, Skipped, REAL_CODEX_VAR};
@@ -66,10 +65,6 @@ impl ShimError {
             | ShimError::SelfIdentity(_) => EXIT_NOT_FOUND,
             ShimError::Exec { .. } => EXIT_EXEC_FAILED,
         }
-    }
-
-    pub fn to_exit_code(&self) -> ExitCode {
-        ExitCode::from(self.exit_code())
     }
 }
 

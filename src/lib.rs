@@ -14,6 +14,7 @@ pub mod explain;
 pub mod grammar;
 pub mod guard;
 pub mod image;
+pub mod journald;
 pub mod locate;
 pub mod lock;
 pub mod policy;

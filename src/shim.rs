@@ -2,7 +2,6 @@
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use crate::argv;
 use crate::audit::{self, Action, Event};
@@ -19,13 +18,15 @@ pub const AUDIT_SOURCE: &str = "shim";
 /// `OPENCLAW_SHIM_EXPLAIN=1`: print what would happen as one JSON object, run nothing.
 pub const EXPLAIN_VAR: &str = "OPENCLAW_SHIM_EXPLAIN";
 
-pub fn run() -> Result<ExitCode, ShimError> {
-    let mut argv = std::env::args_os();
+/// Runs the shim on its own argv (argv0 first). Returns only when nothing was exec'd: `Ok` once
+/// explain mode has printed, an error (already reported to the audit trail) otherwise.
+pub fn run(argv: Vec<OsString>) -> Result<(), ShimError> {
+    let mut argv = argv.into_iter();
     let argv0 = argv.next().unwrap_or_else(|| OsString::from(locate::CODEX_NAME));
     let args: Vec<OsString> = argv.collect();
     if std::env::var_os(EXPLAIN_VAR).is_some_and(|v| v == "1") {
         println!("{}", crate::explain::explain(&argv0, &args));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     }
     let mut policy = None;
     let result = pin_and_exec(&argv0, &args, &mut policy);
@@ -36,7 +37,7 @@ pub fn run() -> Result<ExitCode, ShimError> {
 }
 
 /// Everything between reading argv and exec; `policy` is filled in as soon as it is known.
-fn pin_and_exec(argv0: &OsStr, args: &[OsString], policy: &mut Option<Policy>) -> Result<ExitCode, ShimError> {
+fn pin_and_exec(argv0: &OsStr, args: &[OsString], policy: &mut Option<Policy>) -> Result<(), ShimError> {
     let policy = policy.insert(Policy::from_env()?);
     let args = match lock::apply(policy, argv0, args) {
         Outcome::Run { args: rewritten, forced } => {
