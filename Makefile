@@ -5,14 +5,16 @@ SHELL := /bin/bash
 MUSL_TARGET := x86_64-unknown-linux-musl
 STATIC_SHIM := target/$(MUSL_TARGET)/release/codex
 STAGED_SHIM := services/openclaw/bin/codex
+STAGED_GUARD := services/openclaw/bin/openclaw-app-server-guard
 
 .PHONY: all shim codex-cli demo test test-python lint bench image base-image clean
 
 all: shim
 
-## shim: build the static `codex` shim and stage it where the image build picks it up
+## shim: build the static `codex` shim and its app-server guard, staged where the image build picks them up
 shim:
 	packaging/build-static.sh codex $(STAGED_SHIM)
+	packaging/build-static.sh openclaw-app-server-guard $(STAGED_GUARD)
 
 ## demo: show the shim pinning a model (explain mode, then a real exec of a stand-in codex)
 demo: shim codex-cli
@@ -25,7 +27,7 @@ codex-cli:
 ## test: every test (unit, integration, the suite against the static shim, the real Codex CLI)
 test: lint shim codex-cli
 	packaging/with-test-image.sh cargo test --all-targets
-	OPENCLAW_TEST_SHIM=$(STAGED_SHIM) cargo test --test shim --test audit --test real_codex --test conformance
+	OPENCLAW_TEST_SHIM=$(STAGED_SHIM) cargo test --test shim --test audit --test real_codex --test conformance --test app_server
 	$(MAKE) test-python
 
 PYVENV := target/pyvenv
@@ -66,7 +68,7 @@ lint:
 
 clean:
 	cargo clean
-	rm -f $(STAGED_SHIM)
+	rm -f $(STAGED_SHIM) $(STAGED_GUARD)
 
 # Compose profile targets (config, up, down).
 include mk/compose.mk

@@ -25,6 +25,7 @@
 //! "journald absent" variant and back after it, so both are measured in the same rounds.
 
 use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -315,7 +316,88 @@ fn main() -> ExitCode {
             with_journald(variant.journald, journald_present, || variant.run_once());
         }
     }
+    let guard = shim.with_file_name(GUARD_BIN);
+    if guard.is_file() {
+        std::fs::copy(&guard, dir("shim").join(GUARD_BIN)).unwrap();
+        guard_latency(&shim_copy, &dir("echo-codex"), rounds);
+    } else {
+        println!("app-server guard: not measured ({} missing: run `make shim`)", guard.display());
+    }
     report(&variants, &shim, rounds)
+}
+
+const GUARD_BIN: &str = "openclaw-app-server-guard";
+
+/// One process speaking JSON lines: a request is one line written, its answer one line read.
+struct LineServer {
+    name: &'static str,
+    line: &'static [u8],
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: BufReader<std::process::ChildStdout>,
+    times: Vec<Duration>,
+}
+
+impl LineServer {
+    fn start(name: &'static str, mut command: Command, line: &'static [u8]) -> LineServer {
+        let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let (stdin, stdout) = (child.stdin.take().unwrap(), BufReader::new(child.stdout.take().unwrap()));
+        LineServer { name, line, child, stdin, stdout, times: vec![] }
+    }
+
+    fn round_trip(&mut self) {
+        let mut answer = Vec::new();
+        let start = Instant::now();
+        self.stdin.write_all(self.line).unwrap();
+        self.stdout.read_until(b'\n', &mut answer).unwrap();
+        self.times.push(start.elapsed());
+        assert!(!answer.is_empty(), "{} closed its stdout", self.name);
+    }
+
+    fn median_us(&self) -> f64 {
+        let mut sorted = self.times.clone();
+        sorted.sort_unstable();
+        sorted[sorted.len() / 2].as_nanos() as f64 / 1000.0
+    }
+}
+
+/// `make bench`'s app-server part: the round trip of one JSON-RPC line through an echoing codex,
+/// directly and through the shim's guard (a message that passes, and one the guard rewrites),
+/// interleaved request by request; the difference is what the guard adds per request.
+fn guard_latency(shim: &Path, echo_dir: &Path, rounds: usize) {
+    std::fs::create_dir_all(echo_dir).unwrap();
+    write_script(&echo_dir.join("codex"), "#!/bin/sh\nexec /bin/cat\n");
+    let path = std::env::join_paths([shim.parent().unwrap(), echo_dir]).unwrap();
+    let through_guard = || {
+        let mut command = Command::new(shim);
+        command.env_clear().env("PATH", &path).env("OPENCLAW_MODEL", MODEL).env("OPENCLAW_AUDIT_JOURNALD", "0");
+        command.arg("app-server");
+        command
+    };
+    let passing: &[u8] = b"{\"id\":7,\"method\":\"turn/start\",\"params\":{\"threadId\":\"t\",\"input\":[{\"type\":\"text\",\"text\":\"hi\"}]}}\n";
+    let forced: &[u8] = b"{\"id\":7,\"method\":\"turn/start\",\"params\":{\"threadId\":\"t\",\"input\":[{\"type\":\"text\",\"text\":\"hi\"}],\"model\":\"o\"}}\n";
+    let mut servers = [
+        LineServer::start("echo codex, direct", Command::new("/bin/cat"), passing),
+        LineServer::start("through the guard, passed", through_guard(), passing),
+        LineServer::start("through the guard, model forced", through_guard(), forced),
+    ];
+    for _ in 0..rounds {
+        for server in &mut servers {
+            server.round_trip();
+        }
+    }
+    let direct = servers[0].median_us();
+    println!("app-server guard, {rounds} requests each, median round trip of one JSON-RPC line:\n");
+    println!("| path | median µs | added by the guard µs |");
+    println!("|---|---:|---:|");
+    for server in servers {
+        let m = server.median_us();
+        println!("| {} | {m:.0} | {:+.0} |", server.name, m - direct);
+        drop(server.stdin);
+        let mut child = server.child;
+        let _ = child.wait();
+    }
+    println!();
 }
 
 /// Runs `f` with journald's socket renamed away for a `Journald::Absent` variant.

@@ -93,7 +93,7 @@ fn journald_gets_every_attempt_with_its_fields() {
         r#"
         codex exec --model=gpt-4o hi 2>"$OUT/forced.err"; echo $? >>"$OUT/codes"
         OPENCLAW_MODEL_LOCK_MODE=reject codex exec -p work hi 2>"$OUT/rejected.err"; echo $? >>"$OUT/codes"
-        codex app-server 2>/dev/null; echo $? >>"$OUT/codes"
+        codex app-server --listen ws://127.0.0.1:1 2>/dev/null; echo $? >>"$OUT/codes"
         OPENCLAW_MODEL_LOCK_MODE=sometimes codex exec 2>/dev/null; echo $? >>"$OUT/codes"
         "#,
     );
@@ -143,7 +143,14 @@ fn journald_gets_every_attempt_with_its_fields() {
             ("OPENCLAW_SUBCOMMAND", "exec"),
         ],
     );
-    expect(refused, &[("PRIORITY", "3"), ("OPENCLAW_ATTEMPTED", "app-server"), ("OPENCLAW_SUBCOMMAND", "app-server")]);
+    expect(
+        refused,
+        &[
+            ("PRIORITY", "3"),
+            ("OPENCLAW_ATTEMPTED", "app-server --listen ws://127.0.0.1:1"),
+            ("OPENCLAW_SUBCOMMAND", "app-server"),
+        ],
+    );
     expect(policy, &[("PRIORITY", "3")]);
     assert!(field(policy, "MESSAGE").unwrap().contains("OPENCLAW_MODEL_LOCK_MODE=\"sometimes\""));
 }

@@ -323,13 +323,28 @@ fn reject_mode_refuses_attempts_with_77_and_runs_nothing() {
 fn unpinnable_subcommand_is_refused_unless_allowed() {
     let (tree, path) = standard();
     tree.command("codex", &path)
-        .arg("app-server")
+        .arg("cloud")
         .assert()
         .code(77)
+        .stderr(predicate::str::contains("OPENCLAW_ALLOW_UNPINNABLE=cloud"));
+    assert!(tree.records().is_empty());
+    tree.command("codex", &path).env("OPENCLAW_ALLOW_UNPINNABLE", "cloud").arg("cloud").assert().success();
+    assert_eq!(tree.only_record().args_text(), with_prefix(&["cloud"]));
+}
+
+#[test]
+fn app_server_off_stdio_is_refused_unless_allowed_and_then_runs_unguarded() {
+    let (tree, path) = standard();
+    let listen = ["app-server", "--listen", "ws://127.0.0.1:1"];
+    tree.command("codex", &path)
+        .args(listen)
+        .assert()
+        .code(77)
+        .stderr(predicate::str::contains("only on its stdio transport"))
         .stderr(predicate::str::contains("OPENCLAW_ALLOW_UNPINNABLE=app-server"));
     assert!(tree.records().is_empty());
-    tree.command("codex", &path).env("OPENCLAW_ALLOW_UNPINNABLE", "app-server").arg("app-server").assert().success();
-    assert_eq!(tree.only_record().args_text(), with_prefix(&["app-server"]));
+    tree.command("codex", &path).env("OPENCLAW_ALLOW_UNPINNABLE", "app-server").args(listen).assert().success();
+    assert_eq!(tree.only_record().args_text(), with_prefix(&listen));
 }
 
 #[test]

@@ -35,6 +35,19 @@ pub enum ShimError {
     RefusedSubcommand {
         path: String,
     },
+    /// An app-server form the guard cannot sit on (`--listen` other than stdio, daemon, proxy).
+    RefusedUnguardable {
+        form: String,
+    },
+    /// `openclaw-app-server-guard` is not installed next to the shim.
+    GuardMissing {
+        path: PathBuf,
+    },
+    /// The app-server relay could not start codex or its relay threads.
+    Relay {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     /// codex's internal helper form (or personality) that runs other programs unpinned.
     RefusedInternal {
         form: String,
@@ -55,15 +68,17 @@ pub enum ShimError {
 impl ShimError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            ShimError::Rejected { .. } | ShimError::RefusedSubcommand { .. } | ShimError::RefusedInternal { .. } => {
-                EXIT_REFUSED
-            }
+            ShimError::Rejected { .. }
+            | ShimError::RefusedSubcommand { .. }
+            | ShimError::RefusedUnguardable { .. }
+            | ShimError::RefusedInternal { .. } => EXIT_REFUSED,
             ShimError::Policy(_) | ShimError::Override(OverrideError::Relative(_)) => EXIT_CONFIG,
             ShimError::Override(OverrideError::Unusable(..))
             | ShimError::NotFound { .. }
             | ShimError::Loop(_)
-            | ShimError::SelfIdentity(_) => EXIT_NOT_FOUND,
-            ShimError::Exec { .. } => EXIT_EXEC_FAILED,
+            | ShimError::SelfIdentity(_)
+            | ShimError::GuardMissing { .. } => EXIT_NOT_FOUND,
+            ShimError::Exec { .. } | ShimError::Relay { .. } => EXIT_EXEC_FAILED,
         }
     }
 }
@@ -81,6 +96,10 @@ impl fmt::Display for ShimError {
                     list.join(", ")
                 )
             }
+            ShimError::RefusedUnguardable { form } => write!(
+                f,
+                "refused `codex {form}`: the shim guards app-server's model choices only on its stdio transport (`codex app-server`, `--listen stdio://`); an operator may allow this form unguarded with {ALLOW_UNPINNABLE_VAR}=app-server"
+            ),
             ShimError::RefusedSubcommand { path } => write!(
                 f,
                 "refused `codex {path}`: it chooses models through a channel the shim cannot pin; an operator may allow it with {ALLOW_UNPINNABLE_VAR}={path}"
@@ -103,6 +122,14 @@ impl fmt::Display for ShimError {
                 "exec loop: this shim was reached again in the same process after {hops} hop(s) ({GUARD_VAR}); the codex it found runs `codex` through PATH again: set {REAL_CODEX_VAR} to the real binary"
             ),
             ShimError::Exec { path, error } => write!(f, "cannot exec {}: {error}", path.display()),
+            ShimError::GuardMissing { path } => write!(
+                f,
+                "cannot guard `codex app-server`: {} is missing or not executable; install it next to the shim (make shim stages both)",
+                path.display()
+            ),
+            ShimError::Relay { path, error } => {
+                write!(f, "cannot start {} behind the app-server guard: {error}", path.display())
+            }
             ShimError::SelfIdentity(error) => write!(
                 f,
                 "cannot identify this shim through /proc/self/exe ({error}), so it cannot skip itself on PATH: mount /proc"

@@ -69,10 +69,16 @@ pub fn explain(argv0: &OsStr, args: &[OsString]) -> Value {
     out["mode"] = json!(policy.mode);
     let (outcome, rewritten, decided, error) = match lock::apply(&policy, argv0, args) {
         Outcome::Run { args, forced } => ("run", Some(args), decisions("forced", &forced), None),
+        Outcome::Relay { args, forced } => ("relay", Some(args), decisions("forced", &forced), None),
         Outcome::PassThrough { args } => ("pass-through", Some(args), json!([]), None),
         Outcome::Reject { attempts } => {
             let d = decisions("rejected", &attempts);
             ("reject", None, d, Some(ShimError::Rejected { model: policy.model.clone(), attempts }))
+        }
+        Outcome::RefuseUnguardable { form } => {
+            let d =
+                json!([{ "action": "refused-subcommand", "syntax": form, "attempted": form, "level": "app-server" }]);
+            ("refuse", None, d, Some(ShimError::RefusedUnguardable { form }))
         }
         Outcome::Refuse { path } => {
             let d = json!([{ "action": "refused-subcommand", "syntax": path, "attempted": path, "level": path }]);

@@ -39,6 +39,8 @@ pub enum Meaning {
     IgnoreUserConfig,
     /// `--disable FEATURE`
     Disable,
+    /// `--listen URL`, `--stdio`: where a server takes its clients (the app-server guard needs stdio).
+    Transport,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +68,10 @@ pub enum Pinning {
     NoModelInjection,
     /// Chooses models through a channel argv cannot reach (JSON-RPC, a server, the cloud).
     Unpinnable,
+    /// Argv pins only its defaults; over the stdio transport the shim relays its JSON-RPC stream
+    /// through the `app_server` guard. Its other transports and its subcommands that serve or
+    /// reach a shared server are refused like `Unpinnable` (`GUARDED_STREAM_PASS_THROUGH` aside).
+    GuardedStream,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -128,6 +134,10 @@ const fn unpinnable(spec: CommandSpec) -> CommandSpec {
     CommandSpec { pinning: Pinning::Unpinnable, ..spec }
 }
 
+const fn guarded_stream(spec: CommandSpec) -> CommandSpec {
+    CommandSpec { pinning: Pinning::GuardedStream, ..spec }
+}
+
 // Accepted by every command (clap `global` options and help).
 const GLOBAL: &[OptSpec] = &[
     means(one(Some('c'), "config"), Meaning::Config),
@@ -184,7 +194,7 @@ const SINGLE_IMAGE: &[OptSpec] = &[one(Some('i'), "image")];
 const REVIEW_TARGET: &[OptSpec] =
     &[flag(None, "uncommitted"), one(None, "base"), one(None, "commit"), one(None, "title")];
 const WS_SERVER: &[OptSpec] = &[
-    one(None, "listen"),
+    OptSpec { meaning: Meaning::Transport, ..one(None, "listen") },
     one(None, "ws-auth"),
     one(None, "ws-token-file"),
     one(None, "ws-token-sha256"),
@@ -289,13 +299,17 @@ pub static ROOT: CommandSpec = CommandSpec {
                 ),
             ],
         ),
-        unpinnable(group(
+        guarded_stream(group(
             "app-server",
             &[
                 GLOBAL,
                 STRICT,
                 WS_SERVER,
-                &[one(None, "code-mode-host"), flag(None, "stdio"), flag(None, "analytics-default-enabled")],
+                &[
+                    one(None, "code-mode-host"),
+                    OptSpec { meaning: Meaning::Transport, ..flag(None, "stdio") },
+                    flag(None, "analytics-default-enabled"),
+                ],
             ],
             &[
                 group(
@@ -445,7 +459,16 @@ pub static ROOT: CommandSpec = CommandSpec {
     ],
 };
 
-/// Command paths refused unless the operator lists them in `OPENCLAW_ALLOW_UNPINNABLE`.
+/// `app-server` subcommands that serve no client and choose no model (they print the protocol):
+/// run like any pinnable command.
+pub const GUARDED_STREAM_PASS_THROUGH: &[&str] =
+    &["generate-internal-json-schema", "generate-json-schema", "generate-ts"];
+
+/// The stdio transport of `--listen`: the only one the app-server guard can sit on.
+pub const STDIO_TRANSPORT: &str = "stdio://";
+
+/// Command paths refused unless the operator lists them in `OPENCLAW_ALLOW_UNPINNABLE` (for
+/// `app-server`: its transports and subcommands the guard cannot sit on, run unguarded).
 pub const UNPINNABLE_PATHS: &[&str] =
     &["agents", "app-server", "remote-control", "debug app-server", "cloud", "responses-api-proxy"];
 
@@ -582,8 +605,9 @@ mod tests {
 
     #[test]
     fn unpinnable_paths_match_the_table() {
+        let refusable = |s: &CommandSpec| matches!(s.pinning, Pinning::Unpinnable | Pinning::GuardedStream);
         let mut marked: Vec<String> =
-            all_commands().into_iter().filter(|(_, s)| s.pinning == Pinning::Unpinnable).map(|(p, _)| p).collect();
+            all_commands().into_iter().filter(|(_, s)| refusable(s)).map(|(p, _)| p).collect();
         let mut listed: Vec<String> = UNPINNABLE_PATHS.iter().map(|s| s.to_string()).collect();
         marked.sort();
         listed.sort();

@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::grammar::CODEX_VERSION;
 
 pub const DEFAULT_TAG: &str = "moonmind/openclaw:local";
-pub const STAGED_BINS: &[&str] = &["codex", "openclaw-entrypoint"];
+pub const STAGED_BINS: &[&str] = &["codex", "openclaw-app-server-guard", "openclaw-entrypoint"];
 pub const BIN_DIR: &str = "services/openclaw/bin";
 pub const WHEEL_DIR: &str = "services/openclaw/wheels";
 pub const DOCKERFILE: &str = "services/openclaw/Dockerfile";

@@ -2,6 +2,7 @@
 //!
 //! Modules hold the decisions; `src/bin/*` only wire them.
 
+pub mod app_server;
 pub mod argv;
 pub mod audit;
 pub mod bootstrap;
@@ -18,4 +19,5 @@ pub mod journald;
 pub mod locate;
 pub mod lock;
 pub mod policy;
+pub mod relay;
 pub mod shim;

@@ -46,8 +46,14 @@ pub enum Outcome {
     PassThrough { args: Vec<OsString> },
     /// Reject mode and at least one attempt: codex must not run.
     Reject { attempts: Vec<Attempt> },
+    /// `codex app-server` on stdio: run codex with these arguments and relay its JSON-RPC stream
+    /// through the `app_server` guard; `forced` lists the argv attempts that were overridden.
+    Relay { args: Vec<OsString>, forced: Vec<Attempt> },
     /// A subcommand whose model argv cannot pin, not allowed by the operator.
     Refuse { path: String },
+    /// An app-server form the guard cannot sit on (another transport, the shared daemon, its proxy),
+    /// not allowed by the operator: `form` is the path with the transport, as written.
+    RefuseUnguardable { form: String },
     /// An internal helper form of codex that runs other programs: never through the shim.
     RefuseInternal { form: String },
 }
@@ -112,7 +118,7 @@ fn classify(occurrence: &Occurrence, pins: &Pins, level: &str) -> Option<Attempt
     let attempt = |syntax: String, attempted: String| Some(Attempt { syntax, attempted, level: level.to_owned() });
     let shown = || value.map(lossy).unwrap_or_default();
     match occurrence.spec.meaning {
-        Meaning::Plain | Meaning::Disable => None,
+        Meaning::Plain | Meaning::Disable | Meaning::Transport => None,
         Meaning::Model if value.is_some_and(|v| v.as_bytes() == pins.model.as_bytes()) => None,
         Meaning::Model => attempt(occurrence.syntax(None), shown()),
         Meaning::Config => {
@@ -307,6 +313,14 @@ pub fn apply(policy: &Policy, argv0: &OsStr, args: &[OsString]) -> Outcome {
             return Outcome::Refuse { path };
         }
     }
+    let relay = match guarded_stream(&parsed, &specs) {
+        Guarded::No => false,
+        Guarded::Stdio => true,
+        Guarded::Unguardable { allow, form } if !policy.allows_unpinnable(&allow) => {
+            return Outcome::RefuseUnguardable { form };
+        }
+        Guarded::Unguardable { .. } => false,
+    };
 
     let mut rewrite = Rewrite { parsed: &parsed, pins: Pins::new(&policy.model), edits: Vec::new(), held: Vec::new() };
     let mut attempts = Vec::new();
@@ -349,7 +363,40 @@ pub fn apply(policy: &Policy, argv0: &OsStr, args: &[OsString]) -> Outcome {
             }
         }
     }
-    Outcome::Run { args: out, forced: attempts }
+    if relay {
+        Outcome::Relay { args: out, forced: attempts }
+    } else {
+        Outcome::Run { args: out, forced: attempts }
+    }
+}
+
+enum Guarded {
+    /// Not a guarded stream command (or one of its harmless subcommands).
+    No,
+    /// The guarded command on the stdio transport.
+    Stdio,
+    /// The guarded command elsewhere; `allow` is the `OPENCLAW_ALLOW_UNPINNABLE` name for it.
+    Unguardable { allow: String, form: String },
+}
+
+/// Where `codex app-server` takes its clients: only stdio can be relayed through the guard.
+fn guarded_stream(parsed: &Parsed, specs: &[&'static CommandSpec]) -> Guarded {
+    let Some(depth) = specs.iter().position(|s| s.pinning == Pinning::GuardedStream) else {
+        return Guarded::No;
+    };
+    let allow = parsed.path[..depth].join(" ");
+    if let Some(sub) = parsed.path.get(depth) {
+        return if grammar::GUARDED_STREAM_PASS_THROUGH.contains(sub) {
+            Guarded::No
+        } else {
+            Guarded::Unguardable { form: parsed.path_string(), allow }
+        };
+    }
+    let listen = parsed.occurrences.iter().filter(|o| o.level == depth && o.spec.meaning == Meaning::Transport);
+    match listen.filter_map(|o| o.value.as_deref()).find(|v| v.as_bytes() != grammar::STDIO_TRANSPORT.as_bytes()) {
+        Some(other) => Guarded::Unguardable { form: format!("{allow} --listen {}", lossy(other)), allow },
+        None => Guarded::Stdio,
+    }
 }
 
 #[cfg(test)]
@@ -649,9 +696,6 @@ mod tests {
     #[test]
     fn unpinnable_subcommands_are_refused_in_both_modes() {
         let cases = [
-            ("app-server", "app-server"),
-            ("app-server daemon start", "app-server"),
-            ("-m x app-server --listen stdio://", "app-server"),
             ("debug app-server send-message-v2 hi", "debug app-server"),
             ("cloud list", "cloud"),
             ("cloud-tasks", "cloud"),
@@ -668,13 +712,60 @@ mod tests {
     }
 
     #[test]
-    fn operator_can_allow_an_unpinnable_subcommand() {
+    fn app_server_on_stdio_is_relayed_through_the_guard_with_the_root_pins() {
+        let pins = j(&[M, C_MODEL, C_REVIEW, C_FEATURE, DISABLE]);
+        for input in
+            ["app-server", "app-server --listen stdio://", "app-server --listen=stdio://", "app-server --stdio"]
+        {
+            for mode in [LockMode::Force, LockMode::Reject] {
+                let want = Outcome::Relay { args: words(&j(&[&pins, input])), forced: vec![] };
+                assert_eq!(apply_words(mode, input), want, "{input}");
+            }
+        }
+        // Argv attempts are judged as for any command, then the stream is guarded.
+        match apply_words(LockMode::Force, "-c model=x app-server") {
+            Outcome::Relay { args, forced } => {
+                assert_eq!(args[args.len() - 3..], words("-c model=\"gpt-pin\" app-server")[..]);
+                assert!(!args.contains(&OsString::from("model=x")));
+                assert_eq!(forced.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(apply_words(LockMode::Reject, "-c model=x app-server"), Outcome::Reject { .. }));
+        // Printing the protocol chooses nothing: it runs as any command.
+        assert!(matches!(
+            apply_words(LockMode::Reject, "app-server generate-json-schema --out d"),
+            Outcome::Run { .. }
+        ));
+    }
+
+    #[test]
+    fn app_server_elsewhere_than_stdio_is_refused_unless_allowed() {
+        let cases = [
+            ("app-server --listen ws://127.0.0.1:1", "app-server --listen ws://127.0.0.1:1"),
+            ("app-server --listen=unix:// ", "app-server --listen unix://"),
+            ("app-server --listen off", "app-server --listen off"),
+            ("app-server daemon start", "app-server daemon start"),
+            ("app-server proxy", "app-server proxy"),
+        ];
+        for mode in [LockMode::Force, LockMode::Reject] {
+            for (input, form) in cases {
+                assert_eq!(apply_words(mode, input), Outcome::RefuseUnguardable { form: form.to_owned() }, "{input}");
+            }
+        }
         let mut allowing = policy(LockMode::Reject);
         allowing.allow_unpinnable = vec!["app-server".into()];
-        let outcome = apply(&allowing, OsStr::new("codex"), &words("app-server --listen stdio://"));
-        let want = j(&[M, C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "app-server --listen stdio://"]);
+        let outcome = apply(&allowing, OsStr::new("codex"), &words("app-server --listen ws://127.0.0.1:1"));
+        let want = j(&[M, C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "app-server --listen ws://127.0.0.1:1"]);
         assert_eq!(outcome, Outcome::Run { args: words(&want), forced: vec![] });
-        assert!(matches!(apply(&allowing, OsStr::new("codex"), &words("cloud")), Outcome::Refuse { .. }));
+    }
+
+    #[test]
+    fn operator_can_allow_an_unpinnable_subcommand() {
+        let mut allowing = policy(LockMode::Reject);
+        allowing.allow_unpinnable = vec!["cloud".into()];
+        assert!(matches!(apply(&allowing, OsStr::new("codex"), &words("cloud list")), Outcome::Run { .. }));
+        assert!(matches!(apply(&allowing, OsStr::new("codex"), &words("agents")), Outcome::Refuse { .. }));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::guard::{self, ProcessId, GUARD_VAR};
 use crate::locate::{self, FileId, Search, Skipped, REAL_CODEX_VAR};
 use crate::lock::{self, Attempt, Outcome};
 use crate::policy::{Policy, MODEL_VAR};
+use crate::relay;
 
 /// `OPENCLAW_SOURCE` of the shim's audit records.
 pub const AUDIT_SOURCE: &str = "shim";
@@ -18,15 +19,16 @@ pub const AUDIT_SOURCE: &str = "shim";
 /// `OPENCLAW_SHIM_EXPLAIN=1`: print what would happen as one JSON object, run nothing.
 pub const EXPLAIN_VAR: &str = "OPENCLAW_SHIM_EXPLAIN";
 
-/// Runs the shim on its own argv (argv0 first). Returns only when nothing was exec'd: `Ok` once
-/// explain mode has printed, an error (already reported to the audit trail) otherwise.
-pub fn run(argv: Vec<OsString>) -> Result<(), ShimError> {
+/// Runs the shim on its own argv (argv0 first). Returns only when nothing was exec'd: the exit
+/// code once explain mode has printed or the app-server relay has ended, an error (already
+/// reported to the audit trail) otherwise.
+pub fn run(argv: Vec<OsString>) -> Result<u8, ShimError> {
     let mut argv = argv.into_iter();
     let argv0 = argv.next().unwrap_or_else(|| OsString::from(locate::CODEX_NAME));
     let args: Vec<OsString> = argv.collect();
     if std::env::var_os(EXPLAIN_VAR).is_some_and(|v| v == "1") {
         println!("{}", crate::explain::explain(&argv0, &args));
-        return Ok(());
+        return Ok(0);
     }
     let mut policy = None;
     let result = pin_and_exec(&argv0, &args, &mut policy);
@@ -37,16 +39,17 @@ pub fn run(argv: Vec<OsString>) -> Result<(), ShimError> {
 }
 
 /// Everything between reading argv and exec; `policy` is filled in as soon as it is known.
-fn pin_and_exec(argv0: &OsStr, args: &[OsString], policy: &mut Option<Policy>) -> Result<(), ShimError> {
+fn pin_and_exec(argv0: &OsStr, args: &[OsString], policy: &mut Option<Policy>) -> Result<u8, ShimError> {
     let policy = policy.insert(Policy::from_env()?);
+    let mut relay = false;
     let args = match lock::apply(policy, argv0, args) {
         Outcome::Run { args: rewritten, forced } => {
-            if !forced.is_empty() {
-                for attempt in &forced {
-                    eprintln!("{}", forced_warning(&policy.model, attempt));
-                }
-                audit::report(&attempt_events(Action::Forced, policy, &forced, args));
-            }
+            report_forced(policy, &forced, args);
+            rewritten
+        }
+        Outcome::Relay { args: rewritten, forced } => {
+            report_forced(policy, &forced, args);
+            relay = true;
             rewritten
         }
         Outcome::PassThrough { args } => args,
@@ -54,14 +57,72 @@ fn pin_and_exec(argv0: &OsStr, args: &[OsString], policy: &mut Option<Policy>) -
             return Err(ShimError::Rejected { model: policy.model.clone(), attempts });
         }
         Outcome::Refuse { path } => return Err(ShimError::RefusedSubcommand { path }),
+        Outcome::RefuseUnguardable { form } => return Err(ShimError::RefusedUnguardable { form }),
         Outcome::RefuseInternal { form } => return Err(ShimError::RefusedInternal { form }),
     };
     let shim = FileId::current_exe().map_err(ShimError::SelfIdentity)?;
     let real = locate_real_codex(shim).0?;
     let guard = guard::next_value(std::env::var_os(GUARD_VAR).as_deref(), ProcessId::current(), shim)
         .map_err(ShimError::Loop)?;
+    if relay {
+        // The relay lives in its own static binary next to the shim, so that the code every other
+        // codex call pages in stays small (`make bench`).
+        let guard_bin = sibling(GUARD_BIN).map_err(ShimError::SelfIdentity)?;
+        if !guard_bin.is_file() {
+            return Err(ShimError::GuardMissing { path: guard_bin });
+        }
+        let mut guard_args = vec![OsString::from("--codex"), real.clone().into_os_string()];
+        guard_args.extend([OsString::from("--argv0"), argv0.to_owned(), OsString::from("--")]);
+        guard_args.extend(args);
+        let error = crate::exec::exec(&guard_bin, OsStr::new(GUARD_BIN), &guard_args, &[(GUARD_VAR, &guard)]);
+        return Err(ShimError::Exec { path: guard_bin, error });
+    }
     let error = crate::exec::exec(&real, argv0, &args, &[(GUARD_VAR, &guard)]);
     Err(ShimError::Exec { path: real, error })
+}
+
+/// The app-server guard's binary, installed next to the shim.
+pub const GUARD_BIN: &str = "openclaw-app-server-guard";
+
+/// `name` in the directory the shim was started from (`/proc/self/exe`, symlinks resolved).
+fn sibling(name: &str) -> std::io::Result<PathBuf> {
+    let exe = std::fs::read_link("/proc/self/exe")?;
+    Ok(exe.parent().unwrap_or(Path::new("/")).join(name))
+}
+
+/// `openclaw-app-server-guard`: codex app-server as the guard's child, its stdio relayed through
+/// `app_server::guard_line`. The shim execs it with the real codex and the already pinned argv.
+pub fn run_app_server_guard(codex: PathBuf, argv0: OsString, args: Vec<OsString>) -> Result<u8, ShimError> {
+    let policy = match Policy::from_env() {
+        Ok(policy) => policy,
+        Err(error) => {
+            let error = ShimError::from(error);
+            audit::report(&error_events(&error, None, &[OsString::from("app-server")]));
+            return Err(error);
+        }
+    };
+    let child = relay::Child { program: &codex, argv0: &argv0, args: &args, env: &[] };
+    relay::run(child, policy, report_stream_attempts).map_err(|error| ShimError::Relay { path: codex, error })
+}
+
+/// Argv attempts that were forced: a warning on stderr each, and the audit records.
+fn report_forced(policy: &Policy, forced: &[Attempt], args: &[OsString]) {
+    if !forced.is_empty() {
+        for attempt in forced {
+            eprintln!("{}", forced_warning(&policy.model, attempt));
+        }
+        audit::report(&attempt_events(Action::Forced, policy, forced, args));
+    }
+}
+
+/// The app-server relay's reports: the attempts of one client message, forced or refused.
+fn report_stream_attempts(action: Action, policy: &Policy, attempts: &[Attempt]) {
+    let args = [OsString::from("app-server")];
+    if action == Action::Forced {
+        report_forced(policy, attempts, &args);
+    } else {
+        audit::report(&attempt_events(action, policy, attempts, &args));
+    }
 }
 
 fn base_event(action: Action, message: String, policy: Option<&Policy>, args: &[OsString]) -> Event {
@@ -94,12 +155,17 @@ fn error_events(error: &ShimError, policy: Option<&Policy>, args: &[OsString]) -
         ShimError::Rejected { attempts, .. } => {
             return attempt_events(Action::Rejected, policy.expect("rejected under a policy"), attempts, args);
         }
-        ShimError::RefusedSubcommand { .. } | ShimError::RefusedInternal { .. } => Action::RefusedSubcommand,
+        ShimError::RefusedSubcommand { .. }
+        | ShimError::RefusedUnguardable { .. }
+        | ShimError::RefusedInternal { .. } => Action::RefusedSubcommand,
         ShimError::Policy(_) => Action::PolicyError,
         _ => Action::CodexUnavailable,
     };
     let mut event = base_event(action, error.to_string(), policy, args);
-    if let ShimError::RefusedSubcommand { path: refused } | ShimError::RefusedInternal { form: refused } = error {
+    if let ShimError::RefusedSubcommand { path: refused }
+    | ShimError::RefusedUnguardable { form: refused }
+    | ShimError::RefusedInternal { form: refused } = error
+    {
         event.attempted = Some(refused.clone());
     }
     vec![event]

@@ -15,7 +15,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let args = (0..argc.max(0) as usize).map(|i| unsafe { CStr::from_ptr(*argv.add(i)) });
     let args: Vec<OsString> = args.map(|a| OsStr::from_bytes(a.to_bytes()).to_owned()).collect();
     match openclaw_codex::shim::run(args) {
-        Ok(()) => 0,
+        Ok(code) => c_int::from(code),
         Err(error) => {
             eprintln!("{error}");
             c_int::from(error.exit_code())

@@ -1,0 +1,318 @@
+//! `codex app-server` through the shim: the real CLI against the mock model API, driven by a JSON-RPC
+//! client here; and the relay itself (ordering, byte-exactness, large lines, exit status, signals)
+//! against a stand-in codex that echoes its stdin.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::codex_env::Setup;
+use support::{Tree, PIN};
+
+const TIMEOUT: Duration = Duration::from_secs(90);
+
+/// A JSON-RPC client on a `codex app-server` process's stdio.
+struct Client {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<Vec<u8>>,
+    seen: Vec<Value>,
+}
+
+impl Client {
+    fn start(mut command: Command) -> Client {
+        let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let stdin = child.stdin.take();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || loop {
+            let mut line = Vec::new();
+            match stdout.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {
+                    if tx.send(line).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Client { child, stdin, lines, seen: Vec::new() }
+    }
+
+    fn send(&mut self, message: Value) {
+        let mut line = serde_json::to_vec(&message).unwrap();
+        line.push(b'\n');
+        self.stdin.as_mut().unwrap().write_all(&line).unwrap();
+    }
+
+    /// The first message from the server (seen before or arriving now) that `wanted` accepts.
+    fn wait_for(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        if let Some(found) = self.seen.iter().find(|m| wanted(m)) {
+            return found.clone();
+        }
+        loop {
+            let line = self.lines.recv_timeout(TIMEOUT).unwrap_or_else(|_| panic!("no {what}; seen: {:?}", self.seen));
+            let message: Value = serde_json::from_slice(&line).expect("the server writes JSON lines");
+            self.seen.push(message.clone());
+            if wanted(&message) {
+                return message;
+            }
+        }
+    }
+
+    fn request(&mut self, id: i64, method: &str, params: Value) -> Value {
+        self.send(json!({"id": id, "method": method, "params": params}));
+        self.wait_for(&format!("reply to {id}"), |m| m["id"] == id && m.get("method").is_none())
+    }
+
+    fn initialize(&mut self) {
+        let reply = self.request(0, "initialize", json!({"clientInfo": {"name": "openclaw-test", "version": "1"}}));
+        assert!(reply.get("result").is_some(), "{reply}");
+        self.send(json!({"method": "initialized"}));
+    }
+
+    /// Closes stdin and waits: codex exits at EOF, and so does the shim.
+    fn finish(mut self) -> (std::process::ExitStatus, String) {
+        drop(self.stdin.take());
+        let output = self.child.wait_with_output().unwrap();
+        (output.status, String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+fn app_server(setup: &Setup, mode: &str) -> Client {
+    let mut command = Command::new(setup.tree.root.path().join("shim/codex"));
+    command
+        .env_clear()
+        .env("PATH", setup.tree.path_of(&["shim", "real"]))
+        .env("OPENCLAW_MODEL", PIN)
+        .env("OPENCLAW_MODEL_LOCK_MODE", mode)
+        .env("OPENCLAW_AUDIT_JOURNALD", "0")
+        .env("CODEX_HOME", &setup.home)
+        .env("HOME", setup.tree.root.path())
+        .env("TMPDIR", setup.tree.dir("tmp"))
+        .arg("app-server")
+        .current_dir(setup.tree.root.path());
+    let mut client = Client::start(command);
+    client.initialize();
+    client
+}
+
+fn thread_start(client: &mut Client, id: i64, params: Value) -> Value {
+    let reply = client.request(id, "thread/start", params);
+    assert!(reply.get("error").is_none(), "{reply}");
+    reply["result"]["thread"]["id"].clone()
+}
+
+/// Starts a turn and waits for it to end (`turn/completed`); returns the turn/start reply.
+fn turn(client: &mut Client, id: i64, thread: &Value, extra: Value) -> Value {
+    let mut params = json!({"threadId": thread, "input": [{"type": "text", "text": "hi"}]});
+    params.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    let reply = client.request(id, "turn/start", params);
+    if let Some(turn) = reply.get("result").map(|r| r["turn"]["id"].clone()) {
+        client.wait_for("turn/completed", |m| m["method"] == "turn/completed" && m["params"]["turn"]["id"] == turn);
+    }
+    reply
+}
+
+fn audit_records(stderr: &str) -> Vec<Value> {
+    stderr.lines().filter(|l| l.starts_with('{')).filter_map(|l| serde_json::from_str(l).ok()).collect()
+}
+
+#[test]
+fn force_mode_sends_every_request_on_the_pinned_model() {
+    let setup = Setup::new(vec![]);
+    let mut client = app_server(&setup, "force");
+    let thread = thread_start(&mut client, 1, json!({"model": "gpt-4o"}));
+    assert_eq!(client.seen.last().unwrap()["result"]["model"], PIN, "thread/start answered with the pin");
+    let reply = turn(&mut client, 2, &thread, json!({"model": "gpt-5-other"}));
+    assert!(reply.get("result").is_some(), "{reply}");
+    turn(&mut client, 3, &thread, json!({}));
+    let (status, stderr) = client.finish();
+    assert!(status.success(), "{status:?}: {stderr}");
+    let models = setup.models();
+    assert_eq!(models.len(), 2, "one model request per turn: {models:?}");
+    assert!(models.iter().all(|m| m.as_deref() == Some(PIN)), "{models:?}");
+    let forced: Vec<Value> = audit_records(&stderr).into_iter().filter(|r| r["OPENCLAW_ACTION"] == "forced").collect();
+    let attempted: Vec<&str> = forced.iter().map(|r| r["OPENCLAW_ATTEMPTED"].as_str().unwrap()).collect();
+    assert_eq!(attempted, ["gpt-4o", "gpt-5-other"], "{stderr}");
+    assert!(forced.iter().all(|r| r["OPENCLAW_SUBCOMMAND"] == "app-server"));
+}
+
+#[test]
+fn reject_mode_answers_errors_and_no_model_request_is_made() {
+    let setup = Setup::new(vec![]);
+    let mut client = app_server(&setup, "reject");
+    let refused = client.request(1, "thread/start", json!({"model": "gpt-4o"}));
+    assert_eq!(refused["error"]["code"], -32600, "{refused}");
+    assert!(refused["error"]["message"].as_str().unwrap().contains(PIN), "{refused}");
+    let thread = thread_start(&mut client, 2, json!({}));
+    let refused = turn(&mut client, 3, &thread, json!({"model": "gpt-5-other"}));
+    assert_eq!(refused["error"]["code"], -32600, "{refused}");
+    assert_eq!(setup.models(), Vec::<Option<String>>::new(), "no request reached the model");
+    // A client that names no model works normally, on the pinned model.
+    let reply = turn(&mut client, 4, &thread, json!({}));
+    assert!(reply.get("result").is_some(), "{reply}");
+    let (status, stderr) = client.finish();
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert_eq!(setup.models(), [Some(PIN.to_owned())]);
+    let rejected = audit_records(&stderr).into_iter().filter(|r| r["OPENCLAW_ACTION"] == "rejected").count();
+    assert_eq!(rejected, 2, "{stderr}");
+}
+
+#[test]
+fn configuration_writes_of_the_model_are_caught() {
+    let write = json!({"keyPath": "model", "value": "gpt-4o", "mergeStrategy": "replace"});
+    let config = |setup: &Setup| std::fs::read_to_string(setup.home.join("config.toml")).unwrap();
+
+    let setup = Setup::new(vec![]);
+    let mut client = app_server(&setup, "force");
+    let reply = client.request(1, "config/value/write", write.clone());
+    assert!(reply.get("result").is_some(), "{reply}");
+    assert!(config(&setup).contains(&format!("model = \"{PIN}\"")), "{}", config(&setup));
+    let provider = json!({"keyPath": "model_providers.mock.base_url", "value": "http://127.0.0.1:9/v1", "mergeStrategy": "replace"});
+    let refused = client.request(2, "config/value/write", provider);
+    assert_eq!(refused["error"]["code"], -32600, "{refused}");
+    assert!(!config(&setup).contains("127.0.0.1:9"), "a provider redirect is never written");
+    client.finish();
+
+    let setup = Setup::new(vec![]);
+    let before = config(&setup);
+    let mut client = app_server(&setup, "reject");
+    let refused = client.request(1, "config/value/write", write);
+    assert_eq!(refused["error"]["code"], -32600, "{refused}");
+    client.finish();
+    assert_eq!(config(&setup), before);
+}
+
+// ------------------------------------------------------------------------------------------------
+// The relay against a stand-in codex.
+// ------------------------------------------------------------------------------------------------
+
+/// A tree whose "real codex" is the shell script `body` (the shim's pinned argv is ignored).
+fn stand_in(body: &str) -> Tree {
+    let tree = Tree::new();
+    tree.shim("shim");
+    support::write_script(&tree.dir("real").join("codex"), &format!("#!/bin/sh\n{body}\n"));
+    tree
+}
+
+fn relay_command(tree: &Tree, mode: &str) -> Command {
+    let mut command = Command::new(tree.root.path().join("shim/codex"));
+    command
+        .env_clear()
+        .env("PATH", tree.path_of(&["shim", "real"]))
+        .env("OPENCLAW_MODEL", PIN)
+        .env("OPENCLAW_MODEL_LOCK_MODE", mode)
+        .env("OPENCLAW_AUDIT_JOURNALD", "0")
+        .arg("app-server");
+    command
+}
+
+/// Thousands of lines both ways through an echoing codex: every line comes back whole, in order,
+/// byte-exact unless the guard rewrote it (then with the pinned model).
+#[test]
+fn relay_is_byte_exact_in_order_and_keeps_large_lines_whole() {
+    let tree = stand_in("exec /bin/cat");
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    for i in 0..3000 {
+        let line = match i % 500 {
+            0 => format!(
+                "{{\"method\":\"big\",\"params\":{{\"blob\":\"{}\",\"i\":{i}}}}}\n",
+                "ab\\u00e9".repeat(250_000)
+            ),
+            7 => format!(
+                "{{\"id\":{i},\"method\":\"turn/start\",\"params\":{{\"threadId\":\"t\",\"model\":\"m{i}\"}}}}\n"
+            ),
+            _ if i % 3 == 0 => format!("{{ \"id\" : {i} , \"result\" : {{\"x\": \"caf\u{e9} {i}\"}} }}\r\n"),
+            _ => format!("{{\"method\":\"item/{i}\",\"params\":{{\"model_like\":\"no\",\"n\":{i}}}}}\n"),
+        };
+        lines.push(line.into_bytes());
+    }
+    assert!(lines[0].len() > 1_000_000);
+    let mut child = relay_command(&tree, "force").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let sent = lines.clone();
+    let writer = std::thread::spawn(move || {
+        for line in &sent {
+            stdin.write_all(line).unwrap();
+        }
+    });
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    for (i, expected) in lines.iter().enumerate() {
+        let mut got = Vec::new();
+        stdout.read_until(b'\n', &mut got).unwrap();
+        if i % 500 == 7 {
+            let message: Value = serde_json::from_slice(&got).unwrap();
+            assert_eq!(message["params"]["model"], PIN, "line {i} rewritten");
+            assert_eq!(message["id"], i, "line {i} in order");
+        } else {
+            assert!(got == *expected, "line {i} differs ({} bytes, expected {})", got.len(), expected.len());
+        }
+    }
+    writer.join().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn codex_exit_status_becomes_the_shims() {
+    let tree = stand_in("/bin/cat >/dev/null; exit 7");
+    let status = relay_command(&tree, "force").stdin(Stdio::null()).status().unwrap();
+    assert_eq!(status.code(), Some(7));
+}
+
+#[test]
+fn sigterm_to_the_shim_reaches_codex() {
+    // Codex (here the stand-in) exits 42 on SIGTERM; the shim reports what codex did.
+    let tree = stand_in("trap 'exit 42' TERM\necho ready\nwhile :; do /bin/sleep 0.05; done");
+    let mut child = relay_command(&tree, "force").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+    assert_eq!(ready, "ready\n");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(42));
+}
+
+#[test]
+fn a_codex_killed_by_a_signal_kills_the_shim_by_the_same_signal() {
+    let tree = stand_in("kill -KILL $$");
+    let status = relay_command(&tree, "force").stdin(Stdio::null()).status().unwrap();
+    assert_eq!(status.signal(), Some(9), "{status:?}");
+}
+
+#[test]
+fn reject_mode_answers_a_line_that_is_not_json_and_force_mode_passes_it() {
+    let tree = stand_in("exec /bin/cat");
+    let output = |mode: &str| {
+        let mut child = relay_command(&tree, mode).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(b"not json\n").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    assert_eq!(output("force").stdout, b"not json\n");
+    let reply: Value = serde_json::from_slice(&output("reject").stdout).unwrap();
+    assert_eq!((reply["id"].clone(), reply["error"]["code"].clone()), (Value::Null, json!(-32700)));
+}
+
+#[test]
+fn without_its_guard_beside_it_the_shim_refuses_app_server() {
+    let tree = stand_in("exec /bin/cat");
+    std::fs::remove_file(tree.dir("shim").join(openclaw_codex::shim::GUARD_BIN)).unwrap();
+    let output = relay_command(&tree, "force").stdin(Stdio::null()).output().unwrap();
+    assert_eq!(output.status.code(), Some(127));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("openclaw-app-server-guard is missing"));
+}
+
+#[test]
+fn other_transports_are_refused() {
+    let tree = stand_in("exec /bin/cat");
+    for args in [&["--listen", "ws://127.0.0.1:0"][..], &["daemon", "start"], &["proxy"]] {
+        let output = relay_command(&tree, "force").args(args).stdin(Stdio::null()).output().unwrap();
+        assert_eq!(output.status.code(), Some(77), "{args:?}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains("only on its stdio transport"), "{args:?}");
+    }
+}
