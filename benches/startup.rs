@@ -1,6 +1,6 @@
 //! `make bench`: what the shim costs per codex call, against the floor and the common alternative.
 //!
-//! Every round runs each variant once, in turn (A B C ... A B C ...), so machine noise hits all of
+//! Every round runs each variant once, in turn (A B C ... C B A ...), so machine noise hits all of
 //! them alike; the report gives each variant's median wall time, its overhead over a direct run, and
 //! its peak RSS. Peak RSS is `ru_maxrss` as seen by a small static C parent that forks and execs the
 //! variant (it spans the shim and what it execs; the direct run shows the floor). Measured apart
@@ -13,7 +13,9 @@
 //!   Rust's and musl's start-up cost before the shim does any work;
 //! - the shim with nothing to report, with one forced attempt to report (journald absent, and present
 //!   when a private journald can be started), and a bash wrapper doing a naive `-m` injection;
-//! - for scale, the real Codex CLI's `--version`, directly and through the shim (every 10th round).
+//! - for scale, the real Codex CLI's `--version`, directly and through the shim (every 10th round);
+//! - then the app-server guard: the round trip of one JSON-RPC line through an echoing codex,
+//!   directly and through the guard (passed, and rewritten), interleaved request by request.
 //!
 //! The static binary's size and the shim's peak RSS are budgets: the run fails when one is exceeded.
 //! Timing targets are reported as met or missed, never asserted: shared machines are noisy.
@@ -312,7 +314,13 @@ fn main() -> ExitCode {
         with_journald(variant.journald, journald_present, || variant.measure_rss(&rss_probe));
     }
     for round in 0..rounds {
-        for variant in variants.iter_mut().filter(|v| round % v.every == 0) {
+        // Every other round in reverse order: a variant never always runs right after the same one
+        // (the second of two real codex runs in a row is the faster one).
+        let mut due: Vec<&mut Variant> = variants.iter_mut().filter(|v| round % v.every == 0).collect();
+        if round % 2 == 1 {
+            due.reverse();
+        }
+        for variant in due {
             with_journald(variant.journald, journald_present, || variant.run_once());
         }
     }

@@ -38,6 +38,7 @@ pub fn explain(argv0: &OsStr, args: &[OsString]) -> Value {
     let mut out = json!({
         "grammar_version": CODEX_VERSION,
         "shim": std::fs::read_link("/proc/self/exe").ok(),
+        "app_server_guard": crate::shim::installed_guard(),
         "argv": argv_json(std::iter::once(&argv0.to_owned()).chain(args)),
         "subcommand": crate::argv::parse(args, &ROOT).path_string(),
     });

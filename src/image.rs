@@ -15,6 +15,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::grammar::CODEX_VERSION;
+use crate::shim::GUARD_BIN;
 
 pub const DEFAULT_TAG: &str = "moonmind/openclaw:local";
 pub const STAGED_BINS: &[&str] = &["codex", "openclaw-app-server-guard", "openclaw-entrypoint"];
@@ -161,6 +162,8 @@ pub fn check_facts(facts: &Value) -> Vec<String> {
     } else if facts["shim_plan"]["grammar_version"] != CODEX_VERSION {
         problems
             .push(format!("the shim's grammar is for {}, not {CODEX_VERSION}", facts["shim_plan"]["grammar_version"]));
+    } else if !facts["shim_plan"]["app_server_guard"].is_string() {
+        problems.push(format!("{SHIM_DIR}/{GUARD_BIN} is missing: `codex app-server` would be refused"));
     }
     let expected = format!("codex-cli {CODEX_VERSION}");
     if facts["real_codex_version"] != Value::String(expected.clone()) {
@@ -233,7 +236,8 @@ mod tests {
         json!({
             "uid": 1000, "user": "app", "path": "/opt/openclaw/bin:/usr/local/bin:/usr/bin",
             "codex_on_path": "/opt/openclaw/bin/codex",
-            "shim_plan": {"grammar_version": CODEX_VERSION, "real_codex": "/usr/local/bin/codex"},
+            "shim_plan": {"grammar_version": CODEX_VERSION, "real_codex": "/usr/local/bin/codex",
+                "app_server_guard": "/opt/openclaw/bin/openclaw-app-server-guard"},
             "shim_error": null, "real_codex_version": format!("codex-cli {CODEX_VERSION}"),
         })
     }
@@ -251,6 +255,7 @@ mod tests {
             ("codex_on_path", json!("/usr/local/bin/codex"), "not the shim"),
             ("shim_error", json!("no real codex"), "the shim check failed"),
             ("real_codex_version", json!("codex-cli 0.169.0"), "grammar table is for"),
+            ("shim_plan", json!({"grammar_version": CODEX_VERSION, "app_server_guard": null}), "is missing"),
         ];
         for (field, value, message) in cases {
             let mut facts = good();

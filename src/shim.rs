@@ -84,6 +84,11 @@ fn pin_and_exec(argv0: &OsStr, args: &[OsString], policy: &mut Option<Policy>) -
 /// The app-server guard's binary, installed next to the shim.
 pub const GUARD_BIN: &str = "openclaw-app-server-guard";
 
+/// The app-server guard next to this shim, if it is installed.
+pub fn installed_guard() -> Option<PathBuf> {
+    sibling(GUARD_BIN).ok().filter(|path| path.is_file())
+}
+
 /// `name` in the directory the shim was started from (`/proc/self/exe`, symlinks resolved).
 fn sibling(name: &str) -> std::io::Result<PathBuf> {
     let exe = std::fs::read_link("/proc/self/exe")?;

@@ -2,10 +2,14 @@
 //! it) for `codex app-server` on stdio, with the real codex and the argv it already pinned; it runs
 //! codex as its child and relays the JSON-RPC stream through the guard (`openclaw_codex::relay`).
 //! Exit codes: codex's own, or `openclaw_codex::error`'s.
+//!
+//! `#![no_main]`, as the shim: Rust's runtime set-up would ignore SIGPIPE before `main`, and codex
+//! must start with the caller's disposition, which the relay hands on.
+#![no_main]
 
-use std::ffi::OsString;
+use std::ffi::{c_char, c_int, CStr, OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Parser;
 
@@ -23,13 +27,16 @@ struct Cli {
     args: Vec<OsString>,
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
+#[no_mangle]
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    // SAFETY: the C runtime passes `argc` valid NUL-terminated strings in `argv`.
+    let args = (0..argc.max(0) as usize).map(|i| unsafe { CStr::from_ptr(*argv.add(i)) });
+    let cli = Cli::parse_from(args.map(|a| OsStr::from_bytes(a.to_bytes()).to_owned()));
     match openclaw_codex::shim::run_app_server_guard(cli.codex, cli.argv0, cli.args) {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => c_int::from(code),
         Err(error) => {
             eprintln!("{error}");
-            ExitCode::from(error.exit_code())
+            c_int::from(error.exit_code())
         }
     }
 }
