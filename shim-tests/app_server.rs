@@ -213,6 +213,21 @@ fn relay_command(tree: &Tree, mode: &str) -> Command {
     command
 }
 
+/// The child's status; a hang (a signal that never reached codex) fails instead of stalling the suite.
+fn wait_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Thousands of lines both ways through an echoing codex: every line comes back whole, in order,
 /// byte-exact unless the guard rewrote it (then with the pinned model).
 #[test]
@@ -267,15 +282,20 @@ fn codex_exit_status_becomes_the_shims() {
 }
 
 #[test]
-fn sigterm_to_the_shim_reaches_codex() {
-    // Codex (here the stand-in) exits 42 on SIGTERM; the shim reports what codex did.
-    let tree = stand_in("trap 'exit 42' TERM\necho ready\nwhile :; do /bin/sleep 0.05; done");
-    let mut child = relay_command(&tree, "force").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    let mut ready = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut ready).unwrap();
-    assert_eq!(ready, "ready\n");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(42));
+fn sigint_and_sigterm_to_the_shim_reach_codex() {
+    use nix::sys::signal::Signal;
+    // Codex (here the stand-in) exits with a code of its own per signal; the shim reports it.
+    for (signal, name, code) in [(Signal::SIGTERM, "TERM", 42), (Signal::SIGINT, "INT", 43)] {
+        // Bounded (20 s), so that a signal that never arrives leaves no process behind.
+        let wait = "i=0; while [ $i -lt 400 ]; do /bin/sleep 0.05; i=$((i + 1)); done";
+        let tree = stand_in(&format!("trap 'exit {code}' {name}\necho ready\n{wait}"));
+        let mut child = relay_command(&tree, "force").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        let mut ready = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut ready).unwrap();
+        assert_eq!(ready, "ready\n");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+        assert_eq!(wait_within(&mut child, Duration::from_secs(20)).code(), Some(code), "{name}");
+    }
 }
 
 #[test]

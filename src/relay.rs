@@ -77,12 +77,22 @@ pub fn run(child: Child, policy: Policy, report: Report) -> io::Result<u8> {
     }
     let mut codex = command.spawn()?;
     let (to_codex, from_codex) = (codex.stdin.take().expect("piped"), codex.stdout.take().expect("piped"));
-    std::thread::Builder::new().name("client-to-codex".into()).spawn(move || upstream(to_codex, &policy, report))?;
     let (drained, drained_rx) = mpsc::channel();
-    std::thread::Builder::new().name("codex-to-client".into()).spawn(move || {
-        downstream(from_codex);
-        let _ = drained.send(());
-    })?;
+    let relaying = std::thread::Builder::new()
+        .name("client-to-codex".into())
+        .spawn(move || upstream(to_codex, &policy, report))
+        .and_then(|_| {
+            std::thread::Builder::new().name("codex-to-client".into()).spawn(move || {
+                downstream(from_codex);
+                let _ = drained.send(());
+            })
+        });
+    if let Err(error) = relaying {
+        // No relay, no codex: nothing may run unguarded.
+        let _ = codex.kill();
+        let _ = codex.wait();
+        return Err(error);
+    }
 
     let pid = Pid::from_raw(codex.id() as i32);
     let status = loop {
