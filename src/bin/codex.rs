@@ -4,11 +4,15 @@
 //! signal stays ignored across exec, so codex would inherit the shim's choice instead of the
 //! caller's), install stack-overflow handlers and poll the standard descriptors — work and syscalls
 //! a shim that execs within microseconds does not need. Exit codes: `openclaw_codex::error`.
-#![no_main]
+// (`cargo test --all-targets` builds a test harness of every bin, whose main is the harness's.)
+#![cfg_attr(not(test), no_main)]
 
+#[cfg(not(test))]
 use std::ffi::{c_char, c_int, CStr, OsStr, OsString};
+#[cfg(not(test))]
 use std::os::unix::ffi::OsStrExt;
 
+#[cfg(not(test))]
 #[no_mangle]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // SAFETY: the C runtime passes `argc` valid NUL-terminated strings in `argv`.

@@ -5,9 +5,13 @@
 //!
 //! `#![no_main]`, as the shim: Rust's runtime set-up would ignore SIGPIPE before `main`, and codex
 //! must start with the caller's disposition, which the relay hands on.
-#![no_main]
+// (`cargo test --all-targets` builds a test harness of every bin, whose main is the harness's.)
+#![cfg_attr(not(test), no_main)]
 
-use std::ffi::{c_char, c_int, CStr, OsStr, OsString};
+use std::ffi::OsString;
+#[cfg(not(test))]
+use std::ffi::{c_char, c_int, CStr, OsStr};
+#[cfg(not(test))]
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
@@ -27,6 +31,7 @@ struct Cli {
     args: Vec<OsString>,
 }
 
+#[cfg(not(test))]
 #[no_mangle]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // SAFETY: the C runtime passes `argc` valid NUL-terminated strings in `argv`.
@@ -38,5 +43,17 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             eprintln!("{error}");
             c_int::from(error.exit_code())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shims_arguments_parse() {
+        let cli = Cli::parse_from(["g", "--codex", "/r/codex", "--argv0", "codex", "--", "-m", "p", "app-server"]);
+        assert_eq!(cli.codex, PathBuf::from("/r/codex"));
+        assert_eq!(cli.args, ["-m", "p", "app-server"].map(OsString::from));
     }
 }
