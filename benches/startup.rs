@@ -34,6 +34,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 const DEFAULT_ROUNDS: usize = 1000;
+const SMOKE_ROUNDS: usize = 20;
 const RSS_RUNS: usize = 5;
 /// The real Codex CLI takes ~8 ms per `--version`: it runs in one round out of this many.
 const SLOW_EVERY: usize = 10;
@@ -250,7 +251,10 @@ fn main() -> ExitCode {
     assert!(shim.is_file(), "{} missing: run `make shim`", shim.display());
     let real_codex = given.get(1).filter(|p| !p.as_os_str().is_empty()).cloned();
     let baseline = given.get(2).cloned();
-    let rounds = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(DEFAULT_ROUNDS);
+    // `cargo test --all-targets` runs this without `--bench`: a few rounds, as a smoke test.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let default_rounds = if smoke { SMOKE_ROUNDS } else { DEFAULT_ROUNDS };
+    let rounds = std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(default_rounds);
     let journald_present = Path::new(JOURNALD_SOCKET).exists();
 
     let work = tempfile::tempdir().unwrap();
