@@ -4,10 +4,14 @@
 #[path = "../shim-tests/support/mock_api.rs"]
 mod mock_api;
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
+
+use serde_json::{json, Value};
 
 const PIN: &str = "gpt-5.3-codex";
+const GUARD_BIN: &str = "openclaw-app-server-guard";
 
 fn main() {
     let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
@@ -70,10 +74,58 @@ fn main() {
     let status = codex(&[("OPENCLAW_MODEL_LOCK_MODE", "reject")]).status().unwrap();
     println!("codex exited with {status}; requests sent: {}", mock.requests().len() - before);
 
+    println!(
+        "\n== 4. codex app-server (JSON-RPC on stdio), a client asking for gpt-4o in thread/start and turn/start:"
+    );
+    std::fs::copy(shim.with_file_name(GUARD_BIN), shim_dir.join(GUARD_BIN)).unwrap();
+    let before = mock.requests().len();
+    let mut server = Command::new("codex");
+    server.env("PATH", &path).env("CODEX_HOME", &home).env("TMPDIR", &tmp).env("OPENCLAW_MODEL", PIN);
+    let status = app_server_session(server.arg("app-server"));
+    println!("codex app-server exited with {status}");
+    for request in &mock.requests()[before..] {
+        println!(">> request {} carried model = {:?}", request.path, request.model.as_deref().unwrap_or("<none>"));
+    }
+
     let pinned = mock.requests().iter().all(|r| r.model.as_deref() == Some(PIN)) && !mock.requests().is_empty();
     println!(
         "\n{}",
         if pinned { "OK: every request used the pinned model." } else { "FAILED: a request used another model." }
     );
     std::process::exit(if pinned { 0 } else { 1 });
+}
+
+/// A JSON-RPC client's session: initialize, thread/start and turn/start naming gpt-4o, wait for the
+/// turn to complete, close stdin (codex exits at EOF). Prints what it sends and the replies' models.
+fn app_server_session(command: &mut Command) -> ExitStatus {
+    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut send = |message: Value| {
+        println!("-> {message}");
+        writeln!(stdin, "{message}").unwrap();
+    };
+    let mut until = |wanted: &dyn Fn(&Value) -> bool| -> Value {
+        loop {
+            let mut line = String::new();
+            assert!(stdout.read_line(&mut line).unwrap() > 0, "codex app-server closed its stdout");
+            let message: Value = serde_json::from_str(&line).unwrap();
+            if wanted(&message) {
+                return message;
+            }
+        }
+    };
+    send(json!({"id": 1, "method": "initialize", "params": {"clientInfo": {"name": "demo", "version": "1"}}}));
+    until(&|m| m["id"] == 1);
+    send(json!({"method": "initialized"}));
+    send(json!({"id": 2, "method": "thread/start", "params": {"model": "gpt-4o"}}));
+    let thread = until(&|m| m["id"] == 2);
+    println!("<- thread/start result: model = {}", thread["result"]["model"]);
+    let id = thread["result"]["thread"]["id"].clone();
+    let input = json!([{"type": "text", "text": "Say hello."}]);
+    send(json!({"id": 3, "method": "turn/start", "params": {"threadId": id, "input": input, "model": "gpt-4o"}}));
+    until(&|m| m["method"] == "turn/completed");
+    println!("<- turn/completed");
+    drop(stdin);
+    child.wait().unwrap()
 }
