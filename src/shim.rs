@@ -98,16 +98,19 @@ fn sibling(name: &str) -> std::io::Result<PathBuf> {
 /// `openclaw-app-server-guard`: codex app-server as the guard's child, its stdio relayed through
 /// `app_server::guard_line`. The shim execs it with the real codex and the already pinned argv.
 pub fn run_app_server_guard(codex: PathBuf, argv0: OsString, args: Vec<OsString>) -> Result<u8, ShimError> {
-    let policy = match Policy::from_env() {
-        Ok(policy) => policy,
-        Err(error) => {
-            let error = ShimError::from(error);
-            audit::report(&error_events(&error, None, &[OsString::from("app-server")]));
-            return Err(error);
+    let policy = Policy::from_env();
+    let result = match &policy {
+        Ok(policy) => {
+            let child = relay::Child { program: &codex, argv0: &argv0, args: &args, env: &[] };
+            relay::run(child, policy.clone(), report_stream_attempts)
+                .map_err(|error| ShimError::Relay { path: codex.clone(), error })
         }
+        Err(error) => Err(ShimError::from(error.clone())),
     };
-    let child = relay::Child { program: &codex, argv0: &argv0, args: &args, env: &[] };
-    relay::run(child, policy, report_stream_attempts).map_err(|error| ShimError::Relay { path: codex, error })
+    if let Err(error) = &result {
+        audit::report(&error_events(error, policy.as_ref().ok(), &[OsString::from("app-server")]));
+    }
+    result
 }
 
 /// Argv attempts that were forced: a warning on stderr each, and the audit records.
