@@ -322,13 +322,19 @@ fn openclaw_variables_change_only_openclaw_with(dir: &Path, worker_vars: &[(&str
     }
 }
 
-#[test]
-fn no_variable_is_required() {
-    // A `${VAR:?}` (or `${VAR?}`) anywhere, the profiled service included, would break the default stack.
+/// `docker compose config --variables` of the default stack: each variable with its default and
+/// whether it is required.
+fn config_variables() -> Value {
     let dir = tempdir();
     let mut cmd = cs::compose(dir.path(), &[]);
     cmd.args(["config", "--variables", "--format", "json"]);
-    let variables = cs::json(&cs::run_ok(&mut cmd));
+    cs::json(&cs::run_ok(&mut cmd))
+}
+
+#[test]
+fn no_variable_is_required() {
+    // A `${VAR:?}` (or `${VAR?}`) anywhere, the profiled service included, would break the default stack.
+    let variables = config_variables();
     let required: Vec<&String> =
         variables.as_object().unwrap().iter().filter(|(_, v)| v["Required"] != false).map(|(k, _)| k).collect();
     assert!(required.is_empty(), "required variables: {required:?}");
@@ -368,10 +374,7 @@ fn template_vars() -> Vec<(String, String, bool)> {
 
 #[test]
 fn env_template_documents_every_variable_with_the_compose_defaults() {
-    let dir = tempdir();
-    let mut cmd = cs::compose(dir.path(), &[]);
-    cmd.args(["config", "--variables", "--format", "json"]);
-    let variables = cs::json(&cs::run_ok(&mut cmd));
+    let variables = config_variables();
     let vars = template_vars();
 
     let mut documented: Vec<&str> = vars.iter().map(|(n, _, _)| n.as_str()).collect();
@@ -410,6 +413,7 @@ fn env_template_documents_every_variable_with_the_compose_defaults() {
     );
 
     // `cp .env-template .env` changes nothing but what env_file adds to openclaw's environment.
+    let dir = tempdir();
     let default = config(dir.path(), false, &[]);
     let full = config(dir.path(), true, &[]);
     std::fs::copy(cs::repo().join(".env-template"), dir.path().join(".env")).unwrap();

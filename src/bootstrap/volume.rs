@@ -480,6 +480,19 @@ pub struct Staged {
     pub files: Vec<String>,
 }
 
+/// The destination and its state directory owned as they must be, with an empty `PREVIOUS` for the
+/// backups; returns the state directory. `NEW` and `PREVIOUS` left by a run killed before its
+/// journal was written are never referenced by anything, so they are removed first.
+fn fresh_state_dir(dest: &Path) -> Result<PathBuf, VolumeError> {
+    fix_owner_and_mode(dest, DIR_MODE)?;
+    let dir = state_dir(dest);
+    own_dir(&dir)?;
+    remove_dir_if_present(&dir.join(NEW))?;
+    remove_dir_if_present(&dir.join(PREVIOUS))?;
+    own_dir(&dir.join(PREVIOUS))?;
+    Ok(dir)
+}
+
 /// Rolls back an interrupted run (if any), then prepares the copy; nothing live changes.
 pub fn stage(source: &Source, dest: &Path, force: bool) -> Result<Staged, VolumeError> {
     let recovered = rollback(dest)?;
@@ -488,14 +501,8 @@ pub fn stage(source: &Source, dest: &Path, force: bool) -> Result<Staged, Volume
     if outcome != Outcome::Copy {
         return Ok(Staged { outcome, recovered, files: Vec::new() });
     }
-    fix_owner_and_mode(dest, DIR_MODE)?;
-    let dir = state_dir(dest);
-    own_dir(&dir)?;
-    // Leftovers of a run killed before its journal was written: never referenced by anything.
-    remove_dir_if_present(&dir.join(NEW))?;
-    remove_dir_if_present(&dir.join(PREVIOUS))?;
+    let dir = fresh_state_dir(dest)?;
     own_dir(&dir.join(NEW))?;
-    own_dir(&dir.join(PREVIOUS))?;
     let mut files = Vec::new();
     if let Some(config) = &source.config {
         files.push((CONFIG, config.as_slice(), CONFIG_MODE));
@@ -605,12 +612,7 @@ pub fn prepare_login(dest: &Path, force: bool) -> Result<Staged, VolumeError> {
     if outcome != Outcome::Copy {
         return Ok(Staged { outcome, recovered, files: Vec::new() });
     }
-    fix_owner_and_mode(dest, DIR_MODE)?;
-    let dir = state_dir(dest);
-    own_dir(&dir)?;
-    remove_dir_if_present(&dir.join(NEW))?;
-    remove_dir_if_present(&dir.join(PREVIOUS))?;
-    own_dir(&dir.join(PREVIOUS))?;
+    let dir = fresh_state_dir(dest)?;
     let previous = back_up(&dest.join(AUTH), &dir.join(PREVIOUS).join(AUTH))?;
     sync_dir(&dir.join(PREVIOUS))?;
     write_journal(
