@@ -1,9 +1,10 @@
 //! bootstrap-openclaw-codex-volume against the real Docker engine: real named volumes, the pinned
 //! Compose v2 plugin, the OpenClaw image and the tool built static by its wrapper.
 //!
-//! The image and the tool are built once; the scenarios then run on a few threads, each with its
-//! own project directory, `.env`, Compose project, volumes and network (`support::bootstrap_env`),
-//! removed by its guard whatever happens; the image goes at the end. Without an engine the suite
+//! The tool is built once, the image too unless `OPENCLAW_TEST_IMAGE` names one (`make test`
+//! does); the scenarios then run on a few threads, each with its own project directory, `.env`,
+//! Compose project, volumes and network (`support::bootstrap_env`), removed by its guard whatever
+//! happens; an image built here goes at the end. Without an engine the suite
 //! prints a loud SKIPPED line (OPENCLAW_REQUIRE_DOCKER=1 makes that a failure).
 //! `OPENCLAW_BOOTSTRAP_SCENARIOS=a,b` runs only the scenarios whose names contain a or b.
 

@@ -12,7 +12,7 @@
 //! 5. the source volume exists and no running container mounts it;
 //! 6. the destination volume is attached to no container at all, or does not exist yet;
 //! 7. the OpenClaw image exists (validation runs it; nothing is pulled or built);
-//! 8. the plan: a helper container of a per-run `FROM scratch` image holding nothing but this static
+//! 8. the plan: a helper container of a per-run image (`docker import`) holding nothing but this static
 //!    binary reads both volumes (read-only) and decides: nothing to do, copy, or `--force` needed.
 //!    `--dry-run` stops here;
 //! 9. the copy by the same helper (`volume.rs`: staged, journaled, per-file atomic replace; the
@@ -134,7 +134,7 @@ impl Code {
             Code::SourceInUse => "a running container mounts the source volume (or it cannot be checked)",
             Code::DestinationInUse => "a container (running, stopped or created) is attached to the destination volume (or it cannot be checked or created)",
             Code::ImageMissing => "the OpenClaw image does not exist locally (or cannot be checked)",
-            Code::Helper => "the FROM-scratch helper image cannot be built (no static binary, build failed)",
+            Code::Helper => "the FROM-scratch helper image cannot be built (no static binary, docker import failed)",
             Code::SourceCredentials => "the source holds no usable login (no auth.json, no credential, unparsable after retries, invalid config.toml)",
             Code::NeedsForce => "the destination holds other credentials; --force replaces them",
             Code::CopyFailed => "the copy failed; the destination holds its previous credentials",
@@ -376,8 +376,9 @@ impl Drop for HelperImage {
     }
 }
 
-/// The static binary the helper image gets: `--helper-bin`, else this executable if it is static.
-fn helper_binary(opts: &Options) -> Result<PathBuf, Failure> {
+/// The static binary the helper image gets (its path and the bytes checked to be static):
+/// `--helper-bin`, else this executable if it is static.
+fn helper_binary(opts: &Options) -> Result<(PathBuf, Vec<u8>), Failure> {
     let (path, named) = match &opts.helper_bin {
         Some(path) => (path.clone(), true),
         None => (PathBuf::from("/proc/self/exe"), false),
@@ -387,7 +388,7 @@ fn helper_binary(opts: &Options) -> Result<PathBuf, Failure> {
         message: format!("cannot read the helper binary {}: {e}", path.display()),
     })?;
     match crate::image::has_interpreter(&bytes) {
-        Ok(false) => Ok(path),
+        Ok(false) => Ok((path, bytes)),
         Ok(true) if named => fail(
             Code::Helper,
             format!("{} is dynamically linked; the FROM-scratch helper image needs a static build (packaging/build-static.sh {PREFIX} DEST)", path.display()),
@@ -496,35 +497,31 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// The helper image of this run: `docker import` of a tar holding only the static tool. One
+    /// image, no parent chain and no builder cache, so a concurrent run removing its own helper
+    /// (`image rm` prunes untagged parents) cannot take a layer this one is being built on — with
+    /// `docker build` it could ("failed to get digest"); and no intermediate containers (0.1 s).
     fn build_helper(&self, resolved: &Resolved) -> Result<HelperImage, Failure> {
-        let binary = helper_binary(self.opts)?;
+        let (binary, bytes) = helper_binary(self.opts)?;
         let context = std::env::temp_dir().join(unique("openclaw-bootstrap-helper-context"));
         let built = (|| {
             fs::DirBuilder::new()
                 .mode(0o700)
                 .create(&context)
                 .map_err(|e| format!("cannot create {}: {e}", context.display()))?;
-            fs::copy(&binary, context.join("helper")).map_err(|e| format!("cannot copy {}: {e}", binary.display()))?;
-            fs::write(
-                context.join("Dockerfile"),
-                format!(
-                    "# The bootstrap's helper: nothing but the static {PREFIX}.\nFROM scratch\nCOPY helper /{PREFIX}\nENTRYPOINT [\"/{PREFIX}\", \"{}\"]\n",
-                    helper::SUBCOMMAND
-                ),
-            )
-            .map_err(|e| format!("cannot write the Dockerfile: {e}"))?;
+            let tar = context.join("helper.tar");
+            let file = fs::File::create(&tar).map_err(|e| format!("cannot create {}: {e}", tar.display()))?;
+            helper::image_tar(&bytes, file)
+                .map_err(|e| format!("cannot write {} holding {}: {e}", tar.display(), binary.display()))?;
             let tag = format!("{HELPER_REPOSITORY}:{}", unique("run"));
-            let role = format!("{ROLE_LABEL}=helper");
-            let dest = format!("{DEST_LABEL}={}", resolved.dest);
-            let mut args: Vec<OsString> =
-                ["build", "--tag", &tag, "--label", &role, "--label", &dest].iter().map(OsString::from).collect();
-            if !self.opts.verbose {
-                args.push("--quiet".into());
+            let mut args: Vec<OsString> = vec!["import".into()];
+            for change in helper::image_changes(ROLE_LABEL, DEST_LABEL, &resolved.dest) {
+                args.extend(["--change".into(), change.into()]);
             }
-            args.push(context.clone().into());
+            args.extend([tar.into_os_string(), tag.clone().into()]);
             let ran = self.docker.run_streamed(&args).map_err(|e| e.to_string())?;
             if !ran.success() {
-                return Err(format!("docker build failed: {}", ran.stderr_tail()));
+                return Err(format!("docker import failed: {}", ran.stderr_tail()));
             }
             Ok(tag)
         })();

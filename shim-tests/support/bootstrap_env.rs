@@ -55,9 +55,13 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Builds the image (tag registered with `cleanup`), the static tool and the Compose plugin.
+    /// The image (`OPENCLAW_TEST_IMAGE`, which `make test` builds, else one built here with its tag
+    /// registered with `cleanup`), the static tool and the Compose plugin.
     pub fn build(cleanup: &mut Cleanup) -> Shared {
-        let (image, _) = build_openclaw_image(cleanup, "bootstrap-image");
+        let image = match std::env::var("OPENCLAW_TEST_IMAGE") {
+            Ok(image) if !image.is_empty() => image,
+            _ => build_openclaw_image(cleanup, "bootstrap-image").0,
+        };
         // The wrapper operators run: it builds the static tool, then runs it.
         let version = Command::new(repo().join(format!("tools/{TOOL}.sh"))).arg("--version").output().unwrap();
         assert!(version.status.success(), "the wrapper failed: {}", text(&version.stderr));

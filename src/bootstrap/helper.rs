@@ -1,9 +1,10 @@
 //! The helper container's side: `bootstrap-openclaw-codex-volume __helper OP [...]`, run as the
-//! entrypoint of the `FROM scratch` helper image with the volumes at `/source` and `/dest`. It
+//! entrypoint of the one-file helper image with the volumes at `/source` and `/dest`. It
 //! prints one JSON `Reply` on stdout (the host reads nothing else) and exits 0, or 1 with `error`
 //! set.
 
 use std::ffi::OsString;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, ValueEnum};
@@ -16,6 +17,37 @@ pub const SUBCOMMAND: &str = "__helper";
 /// Where the host mounts the volumes in the helper container.
 pub const SOURCE_MOUNT: &str = "/source";
 pub const DEST_MOUNT: &str = "/dest";
+
+/// Where the tool sits in the helper image: `/bootstrap-openclaw-codex-volume`.
+pub fn image_path() -> String {
+    format!("/{}", super::PREFIX)
+}
+
+/// The helper image's whole file system, as the tar `docker import` reads: the static tool at
+/// `image_path()`, owned by root, mode 0755.
+pub fn image_tar(binary: &[u8], out: impl Write) -> io::Result<()> {
+    let mut header = tar::Header::new_ustar();
+    header.set_size(binary.len() as u64);
+    header.set_mode(0o755);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(0);
+    let mut archive = tar::Builder::new(out);
+    archive.append_data(&mut header, super::PREFIX, binary)?;
+    archive.into_inner()?.flush()
+}
+
+/// The `docker import --change` instructions that make the tar the helper image of a run on
+/// `dest`: the helper entrypoint and the labels `docker images --filter` finds it by.
+pub fn image_changes(role_label: &str, dest_label: &str, dest: &str) -> Vec<String> {
+    // Dockerfile double-quoted strings take JSON's \" and \\ escapes.
+    let quoted = |v: &str| serde_json::to_string(v).expect("a string serialises");
+    vec![
+        format!("ENTRYPOINT [{}, {}]", quoted(&image_path()), quoted(SUBCOMMAND)),
+        format!("LABEL {}={}", quoted(role_label), quoted("helper")),
+        format!("LABEL {}={}", quoted(dest_label), quoted(dest)),
+    ]
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Op {
@@ -155,4 +187,42 @@ pub fn main(args: Vec<OsString>) -> i32 {
     };
     println!("{}", serde_json::to_string(&reply).expect("a reply serialises"));
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn the_image_tar_holds_only_the_tool_root_owned_and_executable() {
+        let binary = b"\x7fELF static tool bytes".repeat(100);
+        let mut tar = Vec::new();
+        image_tar(&binary, &mut tar).unwrap();
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let mut entries = archive.entries().unwrap();
+        let mut entry = entries.next().expect("one entry").unwrap();
+        assert_eq!(entry.path().unwrap().to_str(), Some(&image_path()[1..]));
+        let header = entry.header();
+        assert_eq!((header.mode().unwrap(), header.uid().unwrap(), header.gid().unwrap()), (0o755, 0, 0));
+        assert_eq!(header.entry_type(), tar::EntryType::Regular);
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).unwrap();
+        assert_eq!(content, binary);
+        drop(entry);
+        assert!(entries.next().is_none(), "nothing else in the image");
+    }
+
+    #[test]
+    fn image_changes_quote_what_they_carry() {
+        let changes = image_changes("role.label", "dest.label", r#"we"ird\name"#);
+        assert_eq!(
+            changes,
+            [
+                r#"ENTRYPOINT ["/bootstrap-openclaw-codex-volume", "__helper"]"#,
+                r#"LABEL "role.label"="helper""#,
+                r#"LABEL "dest.label"="we\"ird\\name""#,
+            ]
+        );
+    }
 }
