@@ -60,6 +60,24 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
         "{}",
         text(&ok.stderr)
     );
+    assert!(
+        text(&ok.stderr).contains("; app-server guard /opt/openclaw/bin/openclaw-app-server-guard"),
+        "{}",
+        text(&ok.stderr)
+    );
+    // A shim without its guard (a copy alone first on PATH) still starts the server, with a warning.
+    let lone = "mkdir /tmp/lone && cp /opt/openclaw/bin/codex /tmp/lone/ \
+                && PATH=/tmp/lone:/usr/local/bin:/usr/bin:/bin exec openclaw-entrypoint /bin/echo \"$0\"";
+    let alone = run_image(&tag, &good, &model, &["--entrypoint", "sh"], &["-c", lone, SERVER_MARK]);
+    assert!(alone.status.success(), "{}", text(&alone.stderr));
+    assert_eq!(text(&alone.stdout), format!("{SERVER_MARK}\n"));
+    assert!(
+        text(&alone.stderr).contains(
+            "codex shim /tmp/lone/codex in front of /usr/local/bin/codex; warning: no openclaw-app-server-guard beside the shim"
+        ),
+        "{}",
+        text(&alone.stderr)
+    );
     let config = run_image(
         &tag,
         &good,

@@ -9,7 +9,7 @@
 //! | 3 | `auth.json` holds a credential (`{}` passes `login status`) | 73 |
 //! | 4 | `codex` on PATH is the shim | 74 |
 //! | 4 | a real codex exists behind it | 75 |
-//! | 5 | log the model and lock mode (audit record `started`) | – |
+//! | 5 | log the model, lock mode and app-server guard (audit record `started`); a missing guard is a warning | – |
 //! | 6 | exec the server command (default `openclaw serve`): not found 127, not executable 126 | 126, 127 |
 
 use std::ffi::OsString;
@@ -199,6 +199,18 @@ pub fn ask_shim() -> Result<Value, StartupError> {
     }
 }
 
+/// Step 5's word on the app-server guard. Its absence does not loosen the lock (the shim then
+/// refuses `codex app-server`), so it is reported, not fatal.
+fn guard_status(plan: &Value) -> String {
+    match plan["app_server_guard"].as_str() {
+        Some(guard) => format!("app-server guard {guard}"),
+        None => format!(
+            "warning: no {} beside the shim, so `codex app-server` is refused (exit 127): install both (make shim)",
+            crate::shim::GUARD_BIN
+        ),
+    }
+}
+
 fn event(action: Action, message: String, policy: Option<&Policy>) -> Event {
     let mut event = Event::new(AUDIT_SOURCE, action, message);
     event.pinned_model = policy.map(|p| p.model.clone());
@@ -225,13 +237,14 @@ fn check_and_exec(command: &[OsString], policy: &mut Option<Policy>) -> Result<E
     let plan = ask_shim()?;
 
     let message = format!(
-        "{PREFIX}: OPENCLAW_MODEL={:?} OPENCLAW_MODEL_LOCK_MODE={}; codex config {} ({}); codex shim {} in front of {}",
+        "{PREFIX}: OPENCLAW_MODEL={:?} OPENCLAW_MODEL_LOCK_MODE={}; codex config {} ({}); codex shim {} in front of {}; {}",
         policy.model,
         policy.mode.as_str(),
         target.display(),
         if applied == Applied::Written { "updated" } else { "unchanged" },
         plan["shim"].as_str().unwrap_or("?"),
         plan["real_codex"].as_str().unwrap_or("?"),
+        guard_status(&plan),
     );
     eprintln!("{message}");
     audit::report(&[event(Action::Started, message, Some(policy))]);

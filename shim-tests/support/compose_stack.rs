@@ -11,9 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+pub use super::docker::repo;
 
 pub fn compose_file() -> PathBuf {
     repo().join("docker-compose.yaml")
