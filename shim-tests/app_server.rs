@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::codex_env::Setup;
@@ -70,8 +70,12 @@ impl Client {
         self.wait_for(&format!("reply to {id}"), |m| m["id"] == id && m.get("method").is_none())
     }
 
-    fn initialize(&mut self) {
-        let reply = self.request(0, "initialize", json!({"clientInfo": {"name": "openclaw-test", "version": "1"}}));
+    fn initialize(&mut self, capabilities: Value) {
+        let mut params = json!({"clientInfo": {"name": "openclaw-test", "version": "1"}});
+        if !capabilities.is_null() {
+            params["capabilities"] = capabilities;
+        }
+        let reply = self.request(0, "initialize", params);
         assert!(reply.get("result").is_some(), "{reply}");
         self.send(json!({"method": "initialized"}));
     }
@@ -85,10 +89,15 @@ impl Client {
 }
 
 fn app_server(setup: &Setup, mode: &str) -> Client {
+    app_server_on(setup, mode, &["shim", "real"], Value::Null)
+}
+
+/// The shim's `codex app-server` with `path` (tree directories) as PATH, initialized with `capabilities`.
+fn app_server_on(setup: &Setup, mode: &str, path: &[&str], capabilities: Value) -> Client {
     let mut command = Command::new(setup.tree.root.path().join("shim/codex"));
     command
         .env_clear()
-        .env("PATH", setup.tree.path_of(&["shim", "real"]))
+        .env("PATH", setup.tree.path_of(path))
         .env("OPENCLAW_MODEL", PIN)
         .env("OPENCLAW_MODEL_LOCK_MODE", mode)
         .env("OPENCLAW_AUDIT_JOURNALD", "0")
@@ -98,7 +107,7 @@ fn app_server(setup: &Setup, mode: &str) -> Client {
         .arg("app-server")
         .current_dir(setup.tree.root.path());
     let mut client = Client::start(command);
-    client.initialize();
+    client.initialize(capabilities);
     client
 }
 
@@ -187,6 +196,32 @@ fn configuration_writes_of_the_model_are_caught() {
     assert_eq!(refused["error"]["code"], -32600, "{refused}");
     client.finish();
     assert_eq!(config(&setup), before);
+}
+
+/// A feature a client switches on at run time starts a job on a model of codex's choosing unless
+/// the shim pins that job's model too: memory consolidation (gpt-5.6-terra by default on 0.163.0;
+/// the conformance control shows it without the shim). Its workspace is a git repository.
+#[test]
+fn a_job_a_client_switches_on_runs_on_the_pinned_model() {
+    let setup = Setup::new(vec![]);
+    let git = setup.tree.link_git().expect("git on PATH");
+    let mut client = app_server_on(&setup, "force", &["shim", "real", git], json!({"experimentalApi": true}));
+    let enabled = json!({"enablement": {"memories": true}});
+    let reply = client.request(1, "experimentalFeature/enablement/set", enabled);
+    assert_eq!(reply["result"]["enablement"]["memories"], true, "{reply}");
+    let thread = thread_start(&mut client, 2, json!({}));
+    turn(&mut client, 3, &thread, json!({}));
+    let consolidated =
+        |setup: &Setup| setup.mock.requests().iter().any(|r| r.subagent.as_deref() == Some("memory_consolidation"));
+    let deadline = Instant::now() + TIMEOUT;
+    while !consolidated(&setup) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, stderr) = client.finish();
+    assert!(status.success(), "{status:?}: {stderr}");
+    let requests = setup.mock.requests();
+    assert!(consolidated(&setup), "the memory job ran: {requests:?}");
+    assert!(requests.iter().all(|r| r.model.as_deref() == Some(PIN)), "{requests:?}");
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -328,10 +328,12 @@ struct Case {
     expect: Expect,
     cwd: Cwd,
     script: Script,
+    /// `git` on PATH too (codex's memories keep their workspace in a git repository).
+    git: bool,
 }
 
 const fn attempt(name: &'static str, args: &'static [&'static str]) -> Case {
-    Case { name, args, expect: Expect::Attempt, cwd: Cwd::Tree, script: Script::Plain }
+    Case { name, args, expect: Expect::Attempt, cwd: Cwd::Tree, script: Script::Plain, git: false }
 }
 
 const fn refused(name: &'static str, args: &'static [&'static str]) -> Case {
@@ -345,6 +347,9 @@ const fn benign(name: &'static str, args: &'static [&'static str]) -> Case {
 impl Case {
     const fn in_dir(self, cwd: Cwd) -> Case {
         Case { cwd, ..self }
+    }
+    const fn with_git(self) -> Case {
+        Case { git: true, ..self }
     }
     const fn answered_by(self, script: Script) -> Case {
         Case { script, ..self }
@@ -362,6 +367,10 @@ impl Case {
 }
 
 // The common head of a one-shot exec.
+/// `x-openai-subagent` values of jobs that run on the session's pinned model (a review, memory
+/// consolidation); any other value is a sub-agent, which must not run at all.
+const PINNED_JOBS: &[&str] = &["review", "memory_consolidation"];
+
 macro_rules! exec {
     ($($arg:expr),* $(,)?) => {
         &["exec", "--skip-git-repo-check", "--ephemeral", $($arg),*]
@@ -621,6 +630,9 @@ const BENIGN: &[Case] = &[
         .answered_by(Script::SpawnV1),
     benign("exec --disable goals, spawn_agent answer", exec!["--disable", "goals", "hi"])
         .answered_by(Script::SpawnV1),
+    // Memories run their extraction and consolidation on models of their own unless pinned.
+    benign("exec --enable memories", &["exec", "--skip-git-repo-check", "--enable", "memories", "hi"])
+        .with_git(),
     benign("exec review --uncommitted -c x=1 (deepest -c)",
         &["exec", "review", "--ephemeral", "--uncommitted", "-c", "x=1"])
         .in_dir(Cwd::Repo),
@@ -682,7 +694,11 @@ fn launch(case: &Case, mode: &str, path_dirs: &[&str]) -> Result<Ran, String> {
     let before = world.setup.mock.requests().len();
     let args: Vec<String> = case.args.iter().map(|a| world.expand(a, session.as_deref())).collect();
     let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut command = world.setup.codex_on(path_dirs, &arg_refs);
+    let mut path_dirs = path_dirs.to_vec();
+    if case.git {
+        path_dirs.push(world.setup.tree.link_git().ok_or_else(|| format!("{}: needs git on PATH", case.name))?);
+    }
+    let mut command = world.setup.codex_on(&path_dirs, &arg_refs);
     // A passing run takes a second or two; a redirect to an unreachable endpoint retries for ever.
     command.env("OPENCLAW_MODEL_LOCK_MODE", mode).timeout(std::time::Duration::from_secs(30));
     match case.cwd {
@@ -743,7 +759,7 @@ fn run_case(case: &Case, mode: &str) -> Result<(), String> {
         if request.model.as_deref() != Some(PIN) || request.path != "/v1/responses" {
             return fail(&format!("a request left without the pin {PIN:?}"));
         }
-        if !matches!(request.subagent.as_deref(), None | Some("review")) {
+        if request.subagent.as_deref().is_some_and(|job| !PINNED_JOBS.contains(&job)) {
             return fail("a sub-agent ran");
         }
     }
@@ -880,6 +896,8 @@ enum Control {
     Subagent(&'static str),
     /// codex itself exits with this code and sends nothing (the shim must not be blamed for it).
     Fails(i32),
+    /// A request for this job (`x-openai-subagent`) carries a model other than the pin.
+    Job(&'static str),
 }
 
 /// Corpus cases whose environment really would leak without the shim: the controls that prove the
@@ -900,6 +918,7 @@ const CONTROLS: &[(&str, Control)] = &[
     ("exec -i a b -c model_provider=other PROMPT", Control::Redirect),
     ("spawn_agent answer (v1 namespace)", Control::Subagent(bypass_env::CATALOG_MODEL)),
     ("exec --enable=multi_agent_v2", Control::Subagent(bypass_env::CATALOG_MODEL)),
+    ("exec --enable memories", Control::Job("memory_consolidation")),
     ("--codex-run-as-arg0-exec-helper codex /proc/self/exe exec -m X", Control::Model("gpt-evil")),
     ("exec -c agents.default_subagent_model=X", Control::Subagent(bypass_env::CATALOG_MODEL)),
     ("exec resume --last -m X", Control::Model("gpt-evil")),
@@ -928,6 +947,7 @@ fn run_control(case: &Case, expected: Control) -> Result<(), String> {
             all().any(|r| r.subagent.as_deref() == Some("collab_spawn") && r.model.as_deref() == Some(model))
         }
         Control::Fails(code) => output.status.code() == Some(code) && all().next().is_none(),
+        Control::Job(job) => all().any(|r| r.subagent.as_deref() == Some(job) && r.model.as_deref() != Some(PIN)),
     };
     if as_expected {
         Ok(())

@@ -13,10 +13,10 @@ const SIGPIPE_BIT: u64 = 1 << (13 - 1);
 const SIGUSR1_BIT: u64 = 1 << (10 - 1);
 
 fn pinned_prefix() -> Vec<String> {
-    let mut prefix: Vec<String> =
-        ["-m", PIN, "-c", &format!("model=\"{PIN}\""), "-c", &format!("review_model=\"{PIN}\"")]
-            .map(String::from)
-            .to_vec();
+    let mut prefix: Vec<String> = ["-m", PIN, "-c", &format!("model=\"{PIN}\"")].map(String::from).to_vec();
+    for key in openclaw_codex::grammar::JOB_MODEL_KEYS {
+        prefix.extend(["-c".to_owned(), format!("{key}=\"{PIN}\"")]);
+    }
     for pin in openclaw_codex::grammar::SUBAGENT_PINS {
         prefix.extend(["-c".to_owned(), pin.to_string()]);
     }

@@ -1,7 +1,7 @@
 //! Enforcing OpenClaw's Codex `config.toml` at start-up (MoonMind's `ensure_codex_config`, in Rust).
 //!
-//! Every key the template defines is copied over the existing file, `model` and `review_model` are
-//! pinned to `OPENCLAW_MODEL`, and every other key, comment and blank line of the operator's file
+//! Every key the template defines is copied over the existing file, `model` and the model of every
+//! other job (`grammar::JOB_MODEL_KEYS`: `review_model`, `memories.*_model`, the realtime model) are pinned to `OPENCLAW_MODEL`, and every other key, comment and blank line of the operator's file
 //! stays as it was (`toml_edit`). A value in the way of a dotted key becomes a table. The file is
 //! replaced atomically (temp file, fsync, rename, fsync of the directory) with mode 0640, and not
 //! rewritten at all when nothing changes.
@@ -123,8 +123,9 @@ pub fn enforce(existing: &str, template: &str, model: &str) -> Result<String, (b
     for (path, item) in enforced {
         set(doc.as_table_mut(), &path, item.clone());
     }
-    for key in ["model", "review_model"] {
-        set(doc.as_table_mut(), &[key], toml_edit::value(model));
+    for key in std::iter::once("model").chain(crate::grammar::JOB_MODEL_KEYS.iter().copied()) {
+        let path: Vec<&str> = key.split('.').collect();
+        set(doc.as_table_mut(), &path, toml_edit::value(model));
     }
     Ok(doc.to_string())
 }
@@ -197,6 +198,9 @@ mod tests {
         assert_eq!(doc["sandbox_workspace_write"]["network_access"].as_bool(), Some(true));
         assert_eq!(doc["model"].as_str(), Some("gpt-pin"));
         assert_eq!(doc["review_model"].as_str(), Some("gpt-pin"));
+        assert_eq!(doc["memories"]["extract_model"].as_str(), Some("gpt-pin"));
+        assert_eq!(doc["memories"]["consolidation_model"].as_str(), Some("gpt-pin"));
+        assert_eq!(doc["experimental_realtime_ws_model"].as_str(), Some("gpt-pin"));
         assert_eq!(doc["model_provider"].as_str(), Some("mock"));
         assert_eq!(doc["model_providers"]["mock"]["base_url"].as_str(), Some("http://127.0.0.1:1/v1"));
         for comment in ["# operator notes", "# chosen by hand", "# the local stand-in"] {

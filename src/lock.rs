@@ -78,7 +78,8 @@ pub fn toml_string(value: &str) -> String {
 struct Pins {
     model: String,
     model_assignment: String,
-    review_assignment: String,
+    /// `KEY="PIN"` for each of `grammar::JOB_MODEL_KEYS`.
+    job_assignments: Vec<String>,
 }
 
 const DISABLE_PIN: &str = grammar::SUBAGENT_DISABLE;
@@ -88,7 +89,10 @@ impl Pins {
         Pins {
             model: model.to_owned(),
             model_assignment: format!("model={}", toml_string(model)),
-            review_assignment: format!("review_model={}", toml_string(model)),
+            job_assignments: grammar::JOB_MODEL_KEYS
+                .iter()
+                .map(|key| format!("{key}={}", toml_string(model)))
+                .collect(),
         }
     }
 
@@ -255,7 +259,7 @@ impl Rewrite<'_> {
             push(0, ["-m", &self.pins.model]);
         }
         let config_level = self.deepest(|h| matches!(h, Held::Config(_)));
-        let mut config_pins = vec![self.pins.review_assignment.as_str()];
+        let mut config_pins: Vec<&str> = self.pins.job_assignments.iter().map(String::as_str).collect();
         config_pins.extend(grammar::SUBAGENT_PINS);
         if inject_model {
             config_pins.insert(0, &self.pins.model_assignment);
@@ -406,7 +410,12 @@ mod tests {
     const PIN: &str = "gpt-pin";
     const M: &str = "-m gpt-pin";
     const C_MODEL: &str = "-c model=\"gpt-pin\"";
-    const C_REVIEW: &str = "-c review_model=\"gpt-pin\"";
+    const C_OTHER_JOBS: &str = "-c memories.extract_model=\"gpt-pin\" -c memories.consolidation_model=\"gpt-pin\" \
+        -c experimental_realtime_ws_model=\"gpt-pin\"";
+    const C_JOBS: &str = "-c review_model=\"gpt-pin\" \
+        -c memories.extract_model=\"gpt-pin\" \
+        -c memories.consolidation_model=\"gpt-pin\" \
+        -c experimental_realtime_ws_model=\"gpt-pin\"";
     const C_FEATURE: &str = "-c features.multi_agent_v2=false \
         -c features.multi_agent_v2.disable_native_tools=true \
         -c features.multi_agent_v2.max_concurrent_threads_per_session=1 \
@@ -443,7 +452,7 @@ mod tests {
 
     /// (caller argv, rewritten argv, syntaxes forced)
     fn cases() -> Vec<(&'static str, String, Vec<&'static str>)> {
-        let p = j(&[M, C_MODEL, C_REVIEW, C_FEATURE, DISABLE]);
+        let p = j(&[M, C_MODEL, C_JOBS, C_FEATURE, DISABLE]);
         vec![
             // Benign calls get the pins at the root.
             ("exec hi", j(&[&p, "exec hi"]), vec![]),
@@ -467,81 +476,81 @@ mod tests {
             ("fork --last --model=other", j(&[&p, "fork --last --model=gpt-pin"]), vec!["--model="]),
             ("archive -m other s1", j(&[&p, "archive -m gpt-pin s1"]), vec!["-m"]),
             // A root -m: the caller's, pinned, replaces ours; two would be a clap error.
-            ("-m other exec hi", j(&[C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "-m gpt-pin exec hi"]), vec!["-m"]),
-            ("-m gpt-pin exec hi", j(&[C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "-m gpt-pin exec hi"]), vec![]),
-            ("hi -m other", j(&[C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "hi -m gpt-pin"]), vec!["-m"]),
+            ("-m other exec hi", j(&[C_MODEL, C_JOBS, C_FEATURE, DISABLE, "-m gpt-pin exec hi"]), vec!["-m"]),
+            ("-m gpt-pin exec hi", j(&[C_MODEL, C_JOBS, C_FEATURE, DISABLE, "-m gpt-pin exec hi"]), vec![]),
+            ("hi -m other", j(&[C_MODEL, C_JOBS, C_FEATURE, DISABLE, "hi -m gpt-pin"]), vec!["-m"]),
             // -c model keys: value replaced in place.
-            ("-c model=\"o3\" exec hi", j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]), vec!["-c model"]),
+            ("-c model=\"o3\" exec hi", j(&[M, C_JOBS, C_FEATURE, DISABLE, C_MODEL, "exec hi"]), vec!["-c model"]),
             (
                 "--config=model=o3 exec hi",
-                j(&[M, C_REVIEW, C_FEATURE, DISABLE, "--config=model=\"gpt-pin\" exec hi"]),
+                j(&[M, C_JOBS, C_FEATURE, DISABLE, "--config=model=\"gpt-pin\" exec hi"]),
                 vec!["--config=model"],
             ),
-            (
-                "-cmodel=o3 exec hi",
-                j(&[M, C_REVIEW, C_FEATURE, DISABLE, "-cmodel=\"gpt-pin\" exec hi"]),
-                vec!["-cmodel"],
-            ),
+            ("-cmodel=o3 exec hi", j(&[M, C_JOBS, C_FEATURE, DISABLE, "-cmodel=\"gpt-pin\" exec hi"]), vec!["-cmodel"]),
             (
                 "-c=review_model=o3 review",
-                j(&[M, C_REVIEW, C_FEATURE, DISABLE, "-c=model=\"gpt-pin\" review"]),
+                j(&[M, C_JOBS, C_FEATURE, DISABLE, "-c=model=\"gpt-pin\" review"]),
                 vec!["-c=review_model"],
             ),
             // A -c below the root makes codex drop the root's -c values: pins move down to it.
-            ("exec -c model=o3 hi", j(&[M, DISABLE, "exec", C_REVIEW, C_FEATURE, C_MODEL, "hi"]), vec!["-c model"]),
-            ("exec -c x=1 hi", j(&[M, DISABLE, "exec", C_MODEL, C_REVIEW, C_FEATURE, "-c x=1 hi"]), vec![]),
+            ("exec -c model=o3 hi", j(&[M, DISABLE, "exec", C_JOBS, C_FEATURE, C_MODEL, "hi"]), vec!["-c model"]),
+            ("exec -c x=1 hi", j(&[M, DISABLE, "exec", C_MODEL, C_JOBS, C_FEATURE, "-c x=1 hi"]), vec![]),
             (
                 "-c y=2 exec resume -c x=1 --last",
-                j(&[M, DISABLE, "-c y=2 exec resume", C_MODEL, C_REVIEW, C_FEATURE, "-c x=1 --last"]),
+                j(&[M, DISABLE, "-c y=2 exec resume", C_MODEL, C_JOBS, C_FEATURE, "-c x=1 --last"]),
                 vec![],
             ),
             (
                 "exec -c model_provider=evil hi",
-                j(&[M, DISABLE, "exec", C_REVIEW, C_FEATURE, C_MODEL, "hi"]),
+                j(&[M, DISABLE, "exec", C_JOBS, C_FEATURE, C_MODEL, "hi"]),
                 vec!["-c model_provider"],
             ),
             (
                 "-c model_providers.x.base_url=http://evil exec hi",
-                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
+                j(&[M, C_JOBS, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
                 vec!["-c model_providers.x.base_url"],
             ),
             (
                 "-c openai_base_url=http://evil exec hi",
-                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
+                j(&[M, C_JOBS, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
                 vec!["-c openai_base_url"],
             ),
-            ("-c profile=work exec hi", j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]), vec!["-c profile"]),
+            ("-c profile=work exec hi", j(&[M, C_JOBS, C_FEATURE, DISABLE, C_MODEL, "exec hi"]), vec!["-c profile"]),
             (
                 "-c agents.default_subagent_model=o3 exec hi",
-                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
+                j(&[M, C_JOBS, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
                 vec!["-c agents.default_subagent_model"],
             ),
             (
                 "-c memories.extract_model=o3 exec hi",
-                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
+                j(&[M, C_JOBS, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
                 vec!["-c memories.extract_model"],
             ),
             (
                 "-c experimental_realtime_ws_model=o3",
-                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL]),
+                j(&[M, C_JOBS, C_FEATURE, DISABLE, C_MODEL]),
                 vec!["-c experimental_realtime_ws_model"],
             ),
             (
                 "-c model_catalog_json=/tmp/c.json",
-                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL]),
+                j(&[M, C_JOBS, C_FEATURE, DISABLE, C_MODEL]),
                 vec!["-c model_catalog_json"],
             ),
             (
                 "-c features.multi_agent=true",
-                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL]),
+                j(&[M, C_JOBS, C_FEATURE, DISABLE, C_MODEL]),
                 vec!["-c features.multi_agent"],
             ),
             (
                 "-c features.multi_agent=false",
-                j(&[M, C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "-c features.multi_agent=false"]),
+                j(&[M, C_MODEL, C_JOBS, C_FEATURE, DISABLE, "-c features.multi_agent=false"]),
                 vec![],
             ),
-            ("-c review_model=\"gpt-pin\"", j(&[M, C_MODEL, C_FEATURE, DISABLE, C_REVIEW]), vec![]),
+            (
+                "-c review_model=\"gpt-pin\"",
+                j(&[M, C_MODEL, C_OTHER_JOBS, C_FEATURE, DISABLE, "-c review_model=\"gpt-pin\""]),
+                vec![],
+            ),
             // Options with nothing to pin in their place are removed.
             ("-p work exec hi", j(&[&p, "exec hi"]), vec!["-p"]),
             ("exec --profile=work hi", j(&[&p, "exec hi"]), vec!["--profile="]),
@@ -552,27 +561,23 @@ mod tests {
             // ... unless a multi-value list before them would swallow the next argument.
             (
                 "exec -i a.png --oss hi",
-                j(&[M, DISABLE, "exec", C_REVIEW, C_FEATURE, "-i a.png", C_MODEL, "hi"]),
+                j(&[M, DISABLE, "exec", C_JOBS, C_FEATURE, "-i a.png", C_MODEL, "hi"]),
                 vec!["--oss"],
             ),
             ("exec -i a.png b.png -m other hi", j(&[&p, "exec -i a.png b.png -m gpt-pin hi"]), vec!["-m"]),
             ("exec -i a.png -p work -s read-only", j(&[&p, "exec -i a.png -s read-only"]), vec!["-p"]),
             ("-i a.png exec", j(&[&p, "-i a.png exec"]), vec![]),
             // Sub-agents stay off.
-            (
-                "--enable multi_agent exec hi",
-                j(&[M, C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "exec hi"]),
-                vec!["--enable"],
-            ),
+            ("--enable multi_agent exec hi", j(&[M, C_MODEL, C_JOBS, C_FEATURE, DISABLE, "exec hi"]), vec!["--enable"]),
             (
                 "exec --enable=multi_agent_v2 hi",
-                j(&[M, C_MODEL, C_REVIEW, C_FEATURE, "exec", DISABLE, "--disable=multi_agent_v2 hi"]),
+                j(&[M, C_MODEL, C_JOBS, C_FEATURE, "exec", DISABLE, "--disable=multi_agent_v2 hi"]),
                 vec!["--enable="],
             ),
             ("--enable goals exec hi", j(&[&p, "--enable goals exec hi"]), vec![]),
             (
                 "--disable goals exec hi",
-                j(&[M, C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "--disable goals exec hi"]),
+                j(&[M, C_MODEL, C_JOBS, C_FEATURE, DISABLE, "--disable goals exec hi"]),
                 vec![],
             ),
             // Foreign arguments and text after `--` are never touched.
@@ -592,31 +597,27 @@ mod tests {
             // queue: no model injected; its own choices are still neutralised.
             (
                 "queue --thread t --message hi",
-                j(&[C_REVIEW, C_FEATURE, DISABLE, "queue --thread t --message hi"]),
+                j(&[C_JOBS, C_FEATURE, DISABLE, "queue --thread t --message hi"]),
                 vec![],
             ),
-            (
-                "queue -m other --thread t",
-                j(&[C_REVIEW, C_FEATURE, DISABLE, "queue -m gpt-pin --thread t"]),
-                vec!["-m"],
-            ),
+            ("queue -m other --thread t", j(&[C_JOBS, C_FEATURE, DISABLE, "queue -m gpt-pin --thread t"]), vec!["-m"]),
             // Dropping the operator's config.toml would drop its provider: removed.
             ("exec --ignore-user-config hi", j(&[&p, "exec hi"]), vec!["--ignore-user-config"]),
             ("exec resume --last --ignore-user-config", j(&[&p, "exec resume --last"]), vec!["--ignore-user-config"]),
             (
                 "-c chatgpt_base_url=http://evil exec hi",
-                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
+                j(&[M, C_JOBS, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
                 vec!["-c chatgpt_base_url"],
             ),
             // Sub-agent limits: the caller's are neutralised, the shim's own are not attempts.
             (
                 "-c agents.max_depth=3 exec hi",
-                j(&[M, C_REVIEW, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
+                j(&[M, C_JOBS, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
                 vec!["-c agents.max_depth"],
             ),
             (
                 "exec -c features.multi_agent_v2.disable_native_tools=false hi",
-                j(&[M, DISABLE, "exec", C_REVIEW, C_FEATURE, C_MODEL, "hi"]),
+                j(&[M, DISABLE, "exec", C_JOBS, C_FEATURE, C_MODEL, "hi"]),
                 vec!["-c features.multi_agent_v2.disable_native_tools"],
             ),
             (
@@ -624,7 +625,7 @@ mod tests {
                 j(&[
                     M,
                     C_MODEL,
-                    C_REVIEW,
+                    C_JOBS,
                     &C_FEATURE.replace(" -c agents.max_depth=0", ""),
                     DISABLE,
                     "-c agents.max_depth=0 exec hi",
@@ -713,7 +714,7 @@ mod tests {
 
     #[test]
     fn app_server_on_stdio_is_relayed_through_the_guard_with_the_root_pins() {
-        let pins = j(&[M, C_MODEL, C_REVIEW, C_FEATURE, DISABLE]);
+        let pins = j(&[M, C_MODEL, C_JOBS, C_FEATURE, DISABLE]);
         for input in
             ["app-server", "app-server --listen stdio://", "app-server --listen=stdio://", "app-server --stdio"]
         {
@@ -756,7 +757,7 @@ mod tests {
         let mut allowing = policy(LockMode::Reject);
         allowing.allow_unpinnable = vec!["app-server".into()];
         let outcome = apply(&allowing, OsStr::new("codex"), &words("app-server --listen ws://127.0.0.1:1"));
-        let want = j(&[M, C_MODEL, C_REVIEW, C_FEATURE, DISABLE, "app-server --listen ws://127.0.0.1:1"]);
+        let want = j(&[M, C_MODEL, C_JOBS, C_FEATURE, DISABLE, "app-server --listen ws://127.0.0.1:1"]);
         assert_eq!(outcome, Outcome::Run { args: words(&want), forced: vec![] });
     }
 

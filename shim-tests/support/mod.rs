@@ -126,6 +126,18 @@ impl Tree {
         self.install(fake_codex_binary(), dir, mode)
     }
 
+    /// Links the machine's `git` (found on the test's PATH) into the tree's `git/`; that directory's
+    /// name for `path_of`, or `None` without git.
+    pub fn link_git(&self) -> Option<&'static str> {
+        let path = std::env::var_os("PATH")?;
+        let git = std::env::split_paths(&path).map(|dir| dir.join("git")).find(|candidate| candidate.is_file())?;
+        let link = self.dir("git").join("git");
+        if !link.exists() {
+            std::os::unix::fs::symlink(git, link).unwrap();
+        }
+        Some("git")
+    }
+
     pub fn path_of(&self, dirs: &[&str]) -> OsString {
         std::env::join_paths(dirs.iter().map(|d| self.root.path().join(d))).unwrap()
     }
