@@ -1,8 +1,9 @@
 //! Enforcing OpenClaw's Codex `config.toml` at start-up (MoonMind's `ensure_codex_config`, in Rust).
 //!
 //! Every key the template defines is copied over the existing file, `model` and the model of every
-//! other job (`grammar::JOB_MODEL_KEYS`: `review_model`, `memories.*_model`, the realtime model) are pinned to `OPENCLAW_MODEL`, and every other key, comment and blank line of the operator's file
-//! stays as it was (`toml_edit`). A value in the way of a dotted key becomes a table. The file is
+//! other job (`grammar::JOB_MODEL_KEYS`: `review_model`, `memories.*_model`, the realtime model)
+//! are pinned to `OPENCLAW_MODEL`, and every other key, comment and blank line of the operator's
+//! file stays as it was (`toml_edit`). A value in the way of a dotted key becomes a table. The file is
 //! replaced atomically (temp file, fsync, rename, fsync of the directory) with mode 0640, and not
 //! rewritten at all when nothing changes.
 

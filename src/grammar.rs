@@ -517,10 +517,11 @@ pub const CONFIG_KEYS: &[(&str, KeyValue)] = &[
 /// Config keys naming the model of a job other than the turn itself, pinned with `-c KEY="PIN"` on
 /// every call: left unset, codex runs that job on a model of its own choosing. Measured on 0.163.0:
 /// with the `memories` feature on (`--enable memories`, or app-server's
-/// `experimentalFeature/enablement/set`), memory consolidation ran on gpt-5.6-terra; a realtime
+/// `experimentalFeature/enablement/set`), memory consolidation ran on gpt-5.6-terra. A realtime
 /// session started without a model (app-server `thread/realtime/start`, the TUI's voice) uses
-/// `experimental_realtime_ws_model`, else a built-in realtime model. Each is a string key codex
-/// 0.163.0 knows (a wrong type there fails its start; unknown keys would be ignored).
+/// `experimental_realtime_ws_model`, else a built-in realtime model (codex's source; not measured:
+/// the stand-in API speaks no realtime). Each is a string key 0.163.0 knows (probed: a wrong type
+/// there stops codex; unknown keys would be ignored).
 pub const JOB_MODEL_KEYS: &[&str] =
     &["review_model", "memories.extract_model", "memories.consolidation_model", "experimental_realtime_ws_model"];
 
