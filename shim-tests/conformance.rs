@@ -535,6 +535,15 @@ const SUBAGENTS: &[Case] = &[
     attempt("exec -c agents.default_subagent_model=X",
         exec!["-c", "agents.default_subagent_model=\"gpt-6-luna\"", "hi"])
         .answered_by(Script::SpawnDefaultModel),
+    // Approval auto-review: a `guardian` sub-agent on the provider's review model.
+    attempt("exec -c approvals_reviewer=auto_review, an approval asked",
+        exec!["-c", "approval_policy=\"on-request\"", "-c", "approvals_reviewer=\"auto_review\"", "hi"])
+        .answered_by(Script::Escalate),
+    attempt("exec --approve-for-me, an approval asked", exec!["--approve-for-me", "hi"])
+        .answered_by(Script::Escalate),
+    benign("exec -c approval_policy=on-request, an approval asked",
+        exec!["-c", "approval_policy=\"on-request\"", "hi"])
+        .answered_by(Script::Escalate),
     attempt("exec --enable multi_agent -c agents={default_subagent_model=X}",
         exec!["--enable", "multi_agent", "-c", "agents={default_subagent_model=\"gpt-6-luna\"}", "hi"])
         .answered_by(Script::SpawnDefaultModel),
@@ -919,6 +928,8 @@ const CONTROLS: &[(&str, Control)] = &[
     ("spawn_agent answer (v1 namespace)", Control::Subagent(bypass_env::CATALOG_MODEL)),
     ("exec --enable=multi_agent_v2", Control::Subagent(bypass_env::CATALOG_MODEL)),
     ("exec --enable memories", Control::Job("memory_consolidation")),
+    ("exec -c approvals_reviewer=auto_review, an approval asked", Control::Job("guardian")),
+    ("exec --approve-for-me, an approval asked", Control::Job("guardian")),
     ("--codex-run-as-arg0-exec-helper codex /proc/self/exe exec -m X", Control::Model("gpt-evil")),
     ("exec -c agents.default_subagent_model=X", Control::Subagent(bypass_env::CATALOG_MODEL)),
     ("exec resume --last -m X", Control::Model("gpt-evil")),

@@ -11,7 +11,7 @@
 //!   field, `turn/start.model` (sticky), experimental `collaborationMode.settings.model` and
 //!   `thread/settings/update`.
 //!
-//! Force mode sets each model field to the pin, clears provider fields, and neutralises config keys
+//! Force mode sets each model field to the pin, clears provider fields, makes the approvals reviewer `user`, and neutralises config keys
 //! by the argv rule (`grammar::classify_config_key`): model keys get the pin, sub-agent feature
 //! flags `false`, provider/endpoint/profile keys are removed. A configuration write that is nothing
 //! but such keys, and any file write into codex's configuration files, cannot be neutralised and is
@@ -35,6 +35,9 @@ pub enum FieldKind {
     ConfigOverrides,
     /// Lets codex fall back to another provider's model: forced `false`.
     ProviderFallback,
+    /// Who reviews approvals: anything but `"user"` is a model of the provider's choosing (the
+    /// argv rule for `approvals_reviewer`); forced to `"user"`.
+    Reviewer,
 }
 
 /// A guarded field: `path` is the property path inside `params`.
@@ -71,6 +74,12 @@ pub const FIELDS: &[Field] = &[
     field("thread/settings/update", &["collaborationMode", "settings", "model"], Model),
     field("turn/settings/update", &["model"], Model),
     field("thread/realtime/start", &["model"], Model),
+    field("thread/start", &["approvalsReviewer"], Reviewer),
+    field("thread/resume", &["approvalsReviewer"], Reviewer),
+    field("thread/fork", &["approvalsReviewer"], Reviewer),
+    field("turn/start", &["approvalsReviewer"], Reviewer),
+    field("thread/settings/update", &["approvalsReviewer"], Reviewer),
+    field("turn/settings/update", &["approvalsReviewer"], Reviewer),
 ];
 
 /// Fields whose names mention a model or provider but choose nothing: (method, dotted path, why).
@@ -101,6 +110,9 @@ fn is_codex_config_file(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     name == "config.toml" || name.ends_with(".config.toml") || name == "managed_config.toml"
 }
+
+/// The only approvals reviewer that is not a model (`Reviewer` fields).
+const REVIEWER: &str = "user";
 
 /// JSON-RPC error code of a refused message: the code codex itself uses for invalid requests.
 pub const REFUSED_CODE: i64 = -32600;
@@ -218,6 +230,12 @@ impl Judged<'_> {
                         *value = Value::Null;
                     }
                 }
+                Reviewer => {
+                    if !value.is_null() && value.as_str() != Some(REVIEWER) {
+                        self.attempts.push(attempt(&syntax, &value_text(value)));
+                        *value = Value::String(REVIEWER.to_owned());
+                    }
+                }
                 ProviderFallback => {
                     if *value != Value::Bool(false) && !value.is_null() {
                         self.attempts.push(attempt(&syntax, &value_text(value)));
@@ -315,6 +333,13 @@ impl Judged<'_> {
                 self.attempts.push(attempt(syntax, &described()));
                 false
             }
+            Some(KeyValue::Only(harmless)) => {
+                if value.as_str() != Some(harmless) {
+                    self.attempts.push(attempt(syntax, &described()));
+                    *value = Value::String(harmless.to_owned());
+                }
+                true
+            }
         }
     }
 }
@@ -408,6 +433,29 @@ mod tests {
             let (msg, _) = forced(json!({"id": "s", "method": method, "params": {"threadId": "t", "model": "o"}}));
             assert_eq!(msg["params"]["model"], PIN, "{method}");
         }
+    }
+
+    #[test]
+    fn the_approvals_reviewer_stays_the_user() {
+        let (msg, syntaxes) =
+            forced(json!({"id": 1, "method": "thread/start", "params": {"approvalPolicy": "on-request",
+            "approvalsReviewer": "auto_review", "config": {"approvals_reviewer": "guardian_subagent"}}}));
+        assert_eq!(msg["params"]["approvalsReviewer"], "user");
+        assert_eq!(msg["params"]["config"]["approvals_reviewer"], "user");
+        assert_eq!(msg["params"]["approvalPolicy"], "on-request", "the policy itself is the caller's");
+        assert_eq!(syntaxes, ["app-server thread/start config", "app-server thread/start approvalsReviewer"]);
+        for method in ["thread/resume", "thread/fork", "turn/start", "thread/settings/update", "turn/settings/update"] {
+            let (msg, _) = forced(json!({"id": 2, "method": method, "params": {"approvalsReviewer": "auto_review"}}));
+            assert_eq!(msg["params"]["approvalsReviewer"], "user", "{method}");
+        }
+        let (reply, attempts) = refused(
+            LockMode::Reject,
+            json!({"id": 3, "method": "turn/start", "params": {"approvalsReviewer": "auto_review"}}),
+        );
+        assert_eq!(reply.unwrap()["error"]["code"], REFUSED_CODE);
+        assert_eq!(attempts, ["auto_review"]);
+        let user = json!({"id": 4, "method": "thread/start", "params": {"approvalsReviewer": "user"}});
+        assert_eq!(guard_line(&line(user), &policy(LockMode::Reject)), Verdict::Forward);
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub enum Meaning {
     Disable,
     /// `--listen URL`, `--stdio`: where a server takes its clients (the app-server guard needs stdio).
     Transport,
+    /// `--approve-for-me`: approvals reviewed by a model of the provider's choosing (beats `-c`).
+    AutoReview,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +161,7 @@ const SESSION: &[OptSpec] = &[
     means(one(None, "local-provider"), Meaning::LocalProvider),
     means(one(Some('p'), "profile"), Meaning::Profile),
     one(Some('s'), "sandbox"),
-    flag(None, "approve-for-me"),
+    means(flag(None, "approve-for-me"), Meaning::AutoReview),
     flag(None, "dangerously-bypass-approvals-and-sandbox"),
     flag(None, "dangerously-bypass-hook-trust"),
     one(Some('C'), "cd"),
@@ -493,6 +495,8 @@ pub enum KeyValue {
     FeatureOff,
     /// Never harmless (providers, endpoints, profiles, catalogs).
     Never,
+    /// Harmless only with this value (a TOML string; quotes optional, as codex reads `-c`).
+    Only(&'static str),
 }
 
 /// Config keys that choose a model or where requests go, as dotted patterns; a segment may hold one
@@ -512,6 +516,10 @@ pub const CONFIG_KEYS: &[(&str, KeyValue)] = &[
     ("experimental_realtime_ws_model", KeyValue::ModelName),
     ("model_catalog_json", KeyValue::Never),
     ("features.multi_agent*", KeyValue::FeatureOff),
+    // Anything but `user` has a model review approvals: the provider's review model (measured:
+    // `codex-auto-review`) or the catalog's `auto_review_model_override`, not the pin.
+    ("approvals_reviewer", KeyValue::Only("user")),
+    ("apps.*.approvals_reviewer", KeyValue::Only("user")),
 ];
 
 /// Config keys naming the model of a job other than the turn itself, pinned with `-c KEY="PIN"` on
@@ -540,13 +548,16 @@ pub const SUBAGENT_DISABLE: &str = "multi_agent";
 /// - `disable_native_tools`: removes the v2 `collaboration` tools the catalog turns on;
 /// - `max_concurrent_threads_per_session=1`: no thread left for a sub-agent if a tool slips through;
 /// - `agents.max_depth=0`: no sub-agent at all, which closes the v1 tools and their code-mode form;
-/// - an empty usage hint: the catalog's prompt text no longer invites spawning.
+/// - an empty usage hint: the catalog's prompt text no longer invites spawning;
+/// - `approvals_reviewer="user"`: approval auto-review runs as a `guardian` sub-agent on the
+///   provider's review model (measured: `codex-auto-review`), whatever the session's model.
 pub const SUBAGENT_PINS: &[&str] = &[
     "features.multi_agent_v2=false",
     "features.multi_agent_v2.disable_native_tools=true",
     "features.multi_agent_v2.max_concurrent_threads_per_session=1",
     "features.multi_agent_v2.root_agent_usage_hint_text=\"\"",
     "agents.max_depth=0",
+    "approvals_reviewer=\"user\"",
 ];
 
 /// Looks a `-c` key up in `CONFIG_KEYS`; `None` means the key cannot affect the model lock.
@@ -647,6 +658,9 @@ mod tests {
             ("memories", Some(Never)),
             ("memories.enabled", None),
             ("experimental_realtime_ws_model", Some(ModelName)),
+            ("approvals_reviewer", Some(Only("user"))),
+            ("apps.github.approvals_reviewer", Some(Only("user"))),
+            ("apps.github.enabled", None),
             ("model_catalog_json", Some(Never)),
             ("features.multi_agent", Some(FeatureOff)),
             ("features.multi_agent_v2", Some(FeatureOff)),

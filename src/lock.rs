@@ -134,6 +134,7 @@ fn classify(occurrence: &Occurrence, pins: &Pins, level: &str) -> Option<Attempt
                 KeyValue::ModelName => pins.names_pin(&assigned),
                 KeyValue::FeatureOff => assigned.trim() == "false",
                 KeyValue::Never => false,
+                KeyValue::Only(harmless) => assigned.trim().trim_matches(|c| c == '"' || c == '\'') == harmless,
             };
             if harmless {
                 None
@@ -148,6 +149,7 @@ fn classify(occurrence: &Occurrence, pins: &Pins, level: &str) -> Option<Attempt
         }
         Meaning::Enable => None,
         Meaning::Oss => attempt(occurrence.syntax(None), String::from("--oss")),
+        Meaning::AutoReview => attempt(occurrence.syntax(None), String::from("--approve-for-me")),
         Meaning::IgnoreUserConfig => attempt(occurrence.syntax(None), String::from("--ignore-user-config")),
         Meaning::Profile | Meaning::LocalProvider | Meaning::Remote => attempt(occurrence.syntax(None), shown()),
     }
@@ -420,7 +422,8 @@ mod tests {
         -c features.multi_agent_v2.disable_native_tools=true \
         -c features.multi_agent_v2.max_concurrent_threads_per_session=1 \
         -c features.multi_agent_v2.root_agent_usage_hint_text=\"\" \
-        -c agents.max_depth=0";
+        -c agents.max_depth=0 \
+        -c approvals_reviewer=\"user\"";
     const DISABLE: &str = "--disable multi_agent";
 
     fn policy(mode: LockMode) -> Policy {
@@ -551,6 +554,23 @@ mod tests {
                 j(&[M, C_MODEL, C_OTHER_JOBS, C_FEATURE, DISABLE, "-c review_model=\"gpt-pin\""]),
                 vec![],
             ),
+            // An approvals reviewer other than the user is a model other than the pin.
+            (
+                "exec -c approvals_reviewer=auto_review hi",
+                j(&[M, DISABLE, "exec", C_JOBS, C_FEATURE, C_MODEL, "hi"]),
+                vec!["-c approvals_reviewer"],
+            ),
+            (
+                "-c apps.github.approvals_reviewer='guardian_subagent'",
+                j(&[M, C_JOBS, C_FEATURE, DISABLE, C_MODEL]),
+                vec!["-c apps.github.approvals_reviewer"],
+            ),
+            (
+                "-c approvals_reviewer=user exec hi",
+                j(&[M, C_MODEL, C_JOBS, C_FEATURE, DISABLE, "-c approvals_reviewer=user exec hi"]),
+                vec![],
+            ),
+            ("exec --approve-for-me hi", j(&[&p, "exec hi"]), vec!["--approve-for-me"]),
             // Options with nothing to pin in their place are removed.
             ("-p work exec hi", j(&[&p, "exec hi"]), vec!["-p"]),
             ("exec --profile=work hi", j(&[&p, "exec hi"]), vec!["--profile="]),

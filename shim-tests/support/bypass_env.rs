@@ -40,6 +40,9 @@ pub enum Script {
     SpawnV2,
     /// `spawn_agent` without a model, so `agents.default_subagent_model` would choose it.
     SpawnDefaultModel,
+    /// A command asking for escalated permissions: an approval request, which an auto-reviewer
+    /// would put to its own model (`x-openai-subagent: guardian`).
+    Escalate,
 }
 
 impl Script {
@@ -68,6 +71,12 @@ impl Script {
             Script::SpawnV1 => spawn("multi_agent_v1", task(Some(CATALOG_MODEL))),
             Script::SpawnV2 => spawn("collaboration", task(Some(CATALOG_MODEL))),
             Script::SpawnDefaultModel => spawn("multi_agent_v1", task(None)),
+            Script::Escalate => {
+                let arguments = json!({"cmd": "touch escalated", "sandbox_permissions": "require_escalated",
+                    "justification": "needs to write outside the sandbox"});
+                vec![Reply::Items(vec![json!({"type": "function_call", "name": "exec_command",
+                    "arguments": arguments.to_string(), "call_id": "call_escalate"})])]
+            }
         }
     }
 }
