@@ -641,7 +641,8 @@ const BENIGN: &[Case] = &[
         .answered_by(Script::SpawnV1),
     // Memories run their extraction and consolidation on models of their own unless pinned.
     benign("exec --enable memories", &["exec", "--skip-git-repo-check", "--enable", "memories", "hi"])
-        .with_git(),
+        .with_git()
+        .answered_by(Script::Slow),
     benign("exec review --uncommitted -c x=1 (deepest -c)",
         &["exec", "review", "--ephemeral", "--uncommitted", "-c", "x=1"])
         .in_dir(Cwd::Repo),

@@ -40,6 +40,9 @@ pub enum Script {
     SpawnV2,
     /// `spawn_agent` without a model, so `agents.default_subagent_model` would choose it.
     SpawnDefaultModel,
+    /// "done" only after 4 s: background jobs started with the session (memory consolidation) get
+    /// to make their request before `exec` ends.
+    Slow,
     /// A command asking for escalated permissions: an approval request, which an auto-reviewer
     /// would put to its own model (`x-openai-subagent: guardian`).
     Escalate,
@@ -71,6 +74,7 @@ impl Script {
             Script::SpawnV1 => spawn("multi_agent_v1", task(Some(CATALOG_MODEL))),
             Script::SpawnV2 => spawn("collaboration", task(Some(CATALOG_MODEL))),
             Script::SpawnDefaultModel => spawn("multi_agent_v1", task(None)),
+            Script::Slow => vec![Reply::MessageAfter("done".into(), std::time::Duration::from_secs(4))],
             Script::Escalate => {
                 let arguments = json!({"cmd": "touch escalated", "sandbox_permissions": "require_escalated",
                     "justification": "needs to write outside the sandbox"});
