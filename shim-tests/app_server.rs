@@ -92,9 +92,10 @@ fn app_server(setup: &Setup, mode: &str) -> Client {
     app_server_on(setup, mode, &["shim", "real"], Value::Null)
 }
 
-/// The shim's `codex app-server` with `path` (tree directories) as PATH, initialized with `capabilities`.
+/// `codex app-server` with `path` (tree directories) as PATH, run as the first one's `codex` (the
+/// shim, or the real codex alone for a control), initialized with `capabilities`.
 fn app_server_on(setup: &Setup, mode: &str, path: &[&str], capabilities: Value) -> Client {
-    let mut command = Command::new(setup.tree.root.path().join("shim/codex"));
+    let mut command = Command::new(setup.tree.root.path().join(path[0]).join("codex"));
     command
         .env_clear()
         .env("PATH", setup.tree.path_of(path))
@@ -222,6 +223,49 @@ fn a_job_a_client_switches_on_runs_on_the_pinned_model() {
     let requests = setup.mock.requests();
     assert!(consolidated(&setup), "the memory job ran: {requests:?}");
     assert!(requests.iter().all(|r| r.model.as_deref() == Some(PIN)), "{requests:?}");
+}
+
+/// Approval auto-review puts each approval to a `guardian` sub-agent on the provider's review model
+/// (`codex-auto-review` from codex's bundled catalog): the guard makes the reviewer the client.
+#[test]
+fn auto_review_asked_for_in_thread_start_leaves_approvals_with_the_client() {
+    let run = |path: &[&str]| {
+        let setup = Setup::new(vec![support::mock_api::Reply::escalating_command()]);
+        let mut client = app_server_on(&setup, "force", path, Value::Null);
+        let params =
+            json!({"approvalPolicy": "on-request", "approvalsReviewer": "auto_review", "sandbox": "read-only"});
+        let thread = thread_start(&mut client, 1, params);
+        let reply =
+            client.request(2, "turn/start", json!({"threadId": thread, "input": [{"type": "text", "text": "hi"}]}));
+        let turn = reply["result"]["turn"]["id"].clone();
+        // Decline what codex asks the client; the turn then ends.
+        let mut answered = 0;
+        loop {
+            let next = client.wait_for("an approval request or turn/completed", |m| {
+                (m["method"] == "turn/completed" && m["params"]["turn"]["id"] == turn)
+                    || (m["method"] == "item/commandExecution/requestApproval" && m.get("id").is_some())
+            });
+            if next["method"] == "turn/completed" {
+                break;
+            }
+            client.seen.retain(|m| m != &next);
+            client.send(json!({"id": next["id"], "result": {"decision": "decline"}}));
+            answered += 1;
+        }
+        let (status, stderr) = client.finish();
+        assert!(status.success(), "{status:?}: {stderr}");
+        (setup.mock.requests(), answered)
+    };
+    // Control: the real codex alone reviews on another model and never asks the client.
+    let (requests, asked) = run(&["real"]);
+    assert!(
+        requests.iter().any(|r| r.subagent.as_deref() == Some("guardian") && r.model.as_deref() != Some(PIN)),
+        "without the guard the review ran on another model: {requests:?}"
+    );
+    assert_eq!(asked, 0);
+    let (requests, asked) = run(&["shim", "real"]);
+    assert!(requests.iter().all(|r| r.subagent.is_none() && r.model.as_deref() == Some(PIN)), "{requests:?}");
+    assert_eq!(asked, 1, "the client was asked instead");
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -43,8 +43,7 @@ pub enum Script {
     /// "done" only after 4 s: background jobs started with the session (memory consolidation) get
     /// to make their request before `exec` ends.
     Slow,
-    /// A command asking for escalated permissions: an approval request, which an auto-reviewer
-    /// would put to its own model (`x-openai-subagent: guardian`).
+    /// `Reply::escalating_command`: an approval request.
     Escalate,
 }
 
@@ -75,12 +74,7 @@ impl Script {
             Script::SpawnV2 => spawn("collaboration", task(Some(CATALOG_MODEL))),
             Script::SpawnDefaultModel => spawn("multi_agent_v1", task(None)),
             Script::Slow => vec![Reply::MessageAfter("done".into(), std::time::Duration::from_secs(4))],
-            Script::Escalate => {
-                let arguments = json!({"cmd": "touch escalated", "sandbox_permissions": "require_escalated",
-                    "justification": "needs to write outside the sandbox"});
-                vec![Reply::Items(vec![json!({"type": "function_call", "name": "exec_command",
-                    "arguments": arguments.to_string(), "call_id": "call_escalate"})])]
-            }
+            Script::Escalate => vec![Reply::escalating_command()],
         }
     }
 }

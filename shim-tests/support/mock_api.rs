@@ -33,6 +33,17 @@ pub enum Reply {
     },
 }
 
+impl Reply {
+    /// The model runs a command that asks for escalated permissions: an approval request, which
+    /// an auto-reviewer puts to its own model (`x-openai-subagent: guardian`).
+    pub fn escalating_command() -> Reply {
+        let arguments = json!({"cmd": "touch escalated", "sandbox_permissions": "require_escalated",
+            "justification": "needs to write outside the sandbox"});
+        Reply::Items(vec![json!({"type": "function_call", "name": "exec_command",
+            "arguments": arguments.to_string(), "call_id": "call_escalate"})])
+    }
+}
+
 #[derive(Default)]
 struct State {
     requests: Vec<Request>,
