@@ -268,6 +268,27 @@ fn auto_review_asked_for_in_thread_start_leaves_approvals_with_the_client() {
     assert_eq!(asked, 1, "the client was asked instead");
 }
 
+/// Remote control would let paired clients drive this server through a relay the guard does not
+/// sit on: refused, as argv refuses the `remote-control` subcommand.
+#[test]
+fn remote_control_is_refused_and_stays_off() {
+    let enable = |path: &[&str]| {
+        let setup = Setup::new(vec![]);
+        let mut client = app_server_on(&setup, "force", path, json!({"experimentalApi": true}));
+        let reply = client.request(1, "remoteControl/enable", json!({"ephemeral": true}));
+        let status = client.request(2, "remoteControl/status/read", json!({}));
+        client.finish();
+        (reply, status["result"]["status"].clone())
+    };
+    // Control: the real codex alone starts connecting.
+    let (reply, _) = enable(&["real"]);
+    assert_eq!(reply["result"]["status"], "connecting", "{reply}");
+    let (reply, status) = enable(&["shim", "real"]);
+    assert_eq!(reply["error"]["code"], -32600, "{reply}");
+    assert!(reply["error"]["message"].as_str().unwrap().contains("OPENCLAW_ALLOW_UNPINNABLE=remote-control"));
+    assert_eq!(status, "disabled");
+}
+
 // ------------------------------------------------------------------------------------------------
 // The relay against a stand-in codex.
 // ------------------------------------------------------------------------------------------------

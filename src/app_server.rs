@@ -105,6 +105,14 @@ pub const CONFIG_WRITES: &[(&str, ConfigWrite)] =
 /// (method, the destination path's field).
 pub const FILE_WRITES: &[(&str, &str)] = &[("fs/writeFile", "path"), ("fs/copy", "destinationPath")];
 
+/// Requests that open a channel the guard does not sit on, refused in both modes unless the operator
+/// allows the subcommand argv refuses for the same reason (`OPENCLAW_ALLOW_UNPINNABLE`):
+/// (method, that name). Remote control connects this server to a relay through which paired
+/// clients send requests of their own; measured on 0.163.0, `remoteControl/enable` answers
+/// `connecting` whether or not the `remote_control` feature was switched on.
+pub const UNGUARDED_CHANNELS: &[(&str, &str)] =
+    &[("remoteControl/enable", "remote-control"), ("remoteControl/pairing/start", "remote-control")];
+
 /// File names codex reads configuration from (user, profile and admin layers).
 fn is_codex_config_file(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
@@ -159,6 +167,13 @@ pub fn guard_line(line: &[u8], policy: &Policy) -> Verdict {
     };
     let id = message.get("id").cloned();
     let mut judged = Judged { policy, method: &method, attempts: Vec::new(), unneutralisable: false };
+    if let Some((_, allow)) = UNGUARDED_CHANNELS.iter().find(|(m, _)| *m == method) {
+        if !policy.allows_unpinnable(allow) {
+            let what = format!("opens a channel the guard does not sit on; the operator may allow it with OPENCLAW_ALLOW_UNPINNABLE={allow}");
+            judged.attempts.push(attempt(&format!("app-server {method}"), &what));
+            judged.unneutralisable = true;
+        }
+    }
     if let Some(params) = message.get_mut("params").and_then(Value::as_object_mut) {
         judged.params(params);
     }
@@ -194,7 +209,7 @@ fn error_reply(id: &Value, code: i64, message: &str) -> Vec<u8> {
 fn refusal_message(model: &str, attempts: &[Attempt]) -> String {
     let list: Vec<String> = attempts.iter().map(|a| format!("{} {:?}", a.syntax, a.attempted)).collect();
     format!(
-        "refused by the OpenClaw model lock: this request chooses the model or where requests go ({}); OpenClaw is pinned to {model:?}: drop those fields",
+        "refused by the OpenClaw model lock: this request chooses the model or where requests go ({}); OpenClaw is pinned to {model:?}: drop those fields (or that request)",
         list.join(", ")
     )
 }
@@ -456,6 +471,23 @@ mod tests {
         assert_eq!(attempts, ["auto_review"]);
         let user = json!({"id": 4, "method": "thread/start", "params": {"approvalsReviewer": "user"}});
         assert_eq!(guard_line(&line(user), &policy(LockMode::Reject)), Verdict::Forward);
+    }
+
+    #[test]
+    fn remote_control_is_refused_in_both_modes_unless_allowed() {
+        for mode in [LockMode::Force, LockMode::Reject] {
+            for method in ["remoteControl/enable", "remoteControl/pairing/start"] {
+                let (reply, attempts) = refused(mode, json!({"id": 7, "method": method, "params": {}}));
+                let reply = reply.unwrap();
+                assert_eq!((reply["id"].clone(), reply["error"]["code"].clone()), (json!(7), json!(REFUSED_CODE)));
+                assert!(attempts[0].contains("OPENCLAW_ALLOW_UNPINNABLE=remote-control"), "{attempts:?}");
+            }
+        }
+        let status = json!({"id": 8, "method": "remoteControl/status/read", "params": {}});
+        assert_eq!(guard_line(&line(status), &policy(LockMode::Reject)), Verdict::Forward);
+        let allowed = Policy { allow_unpinnable: vec!["remote-control".to_owned()], ..policy(LockMode::Reject) };
+        let enable = json!({"id": 9, "method": "remoteControl/enable"});
+        assert_eq!(guard_line(&line(enable), &allowed), Verdict::Forward);
     }
 
     #[test]
