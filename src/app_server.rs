@@ -322,6 +322,12 @@ impl Judged<'_> {
 
     /// One config key and its value; false when the key must be removed.
     fn config_value(&mut self, key: &str, value: &mut Value, syntax: &str) -> bool {
+        if let Value::Object(inner) = value {
+            if grammar::is_table_above_config_keys(key) {
+                self.config_map(inner, key, syntax); // `features`, `memories`, `apps.x`: key by key
+                return true;
+            }
+        }
         let described = || format!("{key}={}", value_text(value));
         match grammar::classify_config_key(key) {
             None => {
@@ -504,12 +510,13 @@ mod tests {
             "modelProvider": "evil", "allowProviderModelFallback": true,
             "config": {"model": "x", "review_model": "y", "model_provider": "evil",
                 "model_providers": {"evil": {"base_url": "http://e"}}, "features.multi_agent_v2": true,
-                "memories": {"extract_model": "z"}, "model_reasoning_effort": "high",
+                "memories": {"extract_model": "z", "enabled": true}, "model_reasoning_effort": "high",
                 "sandbox_workspace_write": {"network_access": true}}}}));
         assert_eq!(
             msg["params"],
             json!({"modelProvider": null, "allowProviderModelFallback": false,
                 "config": {"model": PIN, "review_model": PIN, "features.multi_agent_v2": false,
+                    "memories": {"extract_model": PIN, "enabled": true},
                     "model_reasoning_effort": "high", "sandbox_workspace_write": {"network_access": true}}})
         );
         assert_eq!(syntaxes.len(), 8, "{syntaxes:?}");
@@ -521,6 +528,15 @@ mod tests {
             json!({"id": 1, "method": "thread/fork", "params": {"config": {"agents": {"max_depth": 3}, "tools": {"web_search": true}}}}),
         );
         assert_eq!(msg["params"]["config"], json!({"tools": {"web_search": true}}));
+        // A table above guarded keys keeps what it holds besides them.
+        let (msg, _) = forced(json!({"id": 2, "method": "thread/start", "params": {"config": {
+            "features": {"multi_agent": true, "web_search": true},
+            "apps": {"github": {"enabled": true, "approvals_reviewer": "auto_review"}}}}}));
+        assert_eq!(
+            msg["params"]["config"],
+            json!({"features": {"multi_agent": false, "web_search": true},
+                "apps": {"github": {"enabled": true, "approvals_reviewer": "user"}}})
+        );
     }
 
     #[test]

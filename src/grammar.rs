@@ -562,7 +562,7 @@ pub const SUBAGENT_PINS: &[&str] = &[
 
 /// Looks a `-c` key up in `CONFIG_KEYS`; `None` means the key cannot affect the model lock.
 pub fn classify_config_key(key: &str) -> Option<KeyValue> {
-    let segments: Vec<&str> = key.split('.').map(|s| s.trim().trim_matches(|c| c == '"' || c == '\'')).collect();
+    let segments = key_segments(key);
     CONFIG_KEYS.iter().find_map(|(pattern, value)| {
         let pattern: Vec<&str> = pattern.split('.').collect();
         let shared = segments.len().min(pattern.len());
@@ -573,6 +573,29 @@ pub fn classify_config_key(key: &str) -> Option<KeyValue> {
         // under a key that must be a plain string, which is never harmless.
         Some(if segments.len() == pattern.len() { *value } else { KeyValue::Never })
     })
+}
+
+/// Whether `key` is a table above keys of `CONFIG_KEYS` and not itself one of them or below one
+/// (`features`, `memories`, `apps.x`): a JSON object there can be judged key by key, where a `-c`
+/// inline table is judged whole.
+pub fn is_table_above_config_keys(key: &str) -> bool {
+    let segments = key_segments(key);
+    let mut above = false;
+    for (pattern, _) in CONFIG_KEYS {
+        let pattern: Vec<&str> = pattern.split('.').collect();
+        if !segments.iter().zip(&pattern).all(|(s, p)| glob_segment(p, s)) {
+            continue;
+        }
+        if segments.len() >= pattern.len() {
+            return false;
+        }
+        above = true;
+    }
+    above
+}
+
+fn key_segments(key: &str) -> Vec<&str> {
+    key.split('.').map(|s| s.trim().trim_matches(|c| c == '"' || c == '\'')).collect()
 }
 
 fn glob_segment(pattern: &str, segment: &str) -> bool {
@@ -661,6 +684,7 @@ mod tests {
             ("approvals_reviewer", Some(Only("user"))),
             ("apps.github.approvals_reviewer", Some(Only("user"))),
             ("apps.github.enabled", None),
+            ("apps", Some(Never)),
             ("model_catalog_json", Some(Never)),
             ("features.multi_agent", Some(FeatureOff)),
             ("features.multi_agent_v2", Some(FeatureOff)),
@@ -672,6 +696,25 @@ mod tests {
         ];
         for (key, want) in cases {
             assert_eq!(classify_config_key(key), *want, "key {key:?}");
+        }
+    }
+
+    #[test]
+    fn tables_above_config_keys() {
+        for key in ["features", "memories", "apps", "apps.github", " features "] {
+            assert!(is_table_above_config_keys(key), "{key}");
+        }
+        // Keys of the table themselves, keys below them, and unrelated keys are not.
+        for key in [
+            "agents",
+            "model_providers",
+            "model_providers.x",
+            "features.multi_agent",
+            "memories.enabled",
+            "tools",
+            "model",
+        ] {
+            assert!(!is_table_above_config_keys(key), "{key}");
         }
     }
 }
