@@ -668,7 +668,7 @@ fn make_up_and_down_follow_openclaw_enabled() {
 #[test]
 fn codex_login_status_in_openclaw_uses_only_its_volume() {
     const TEST: &str = "codex_login_status_in_openclaw_uses_only_its_volume";
-    let Some(image) = std::env::var("OPENCLAW_TEST_IMAGE").ok().filter(|v| !v.is_empty()) else {
+    let Some(image) = support::docker::prebuilt_openclaw_image() else {
         eprintln!(
             "######## SKIPPED {TEST}: set OPENCLAW_TEST_IMAGE to a built OpenClaw image \
              (make image; e.g. OPENCLAW_TEST_IMAGE=moonmind/openclaw:local) ########"

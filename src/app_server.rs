@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 
 use crate::grammar::{self, KeyValue};
 use crate::lock::Attempt;
-use crate::policy::{LockMode, Policy};
+use crate::policy::{LockMode, Policy, ALLOW_UNPINNABLE_VAR};
 
 /// What a client-message field does, and so how it is guarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,12 +33,31 @@ pub enum FieldKind {
     Provider,
     /// A free-form config map (dotted keys or nested tables, as `-c`): each key by the argv rule.
     ConfigOverrides,
-    /// Lets codex fall back to another provider's model: forced `false`.
-    ProviderFallback,
-    /// Who reviews approvals: anything but `"user"` is a model of the provider's choosing (the
-    /// argv rule for `approvals_reviewer`); forced to `"user"`.
-    Reviewer,
+    /// Harmless only with this value (or null): forced to it; an attempt otherwise.
+    Only(Harmless),
 }
+
+/// The one harmless value of an `Only` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Harmless {
+    Bool(bool),
+    Text(&'static str),
+}
+
+impl Harmless {
+    fn value(self) -> Value {
+        match self {
+            Harmless::Bool(b) => Value::Bool(b),
+            Harmless::Text(text) => Value::String(text.to_owned()),
+        }
+    }
+}
+
+/// `allowProviderModelFallback`: `true` lets codex fall back to another provider's model.
+const NO_PROVIDER_FALLBACK: FieldKind = Only(Harmless::Bool(false));
+/// `approvalsReviewer`: anything but the user is a model of the provider's choosing (the argv rule
+/// for `approvals_reviewer`).
+const USER_REVIEWS: FieldKind = Only(Harmless::Text(grammar::USER_REVIEWER));
 
 /// A guarded field: `path` is the property path inside `params`.
 #[derive(Debug, Clone, Copy)]
@@ -61,7 +80,7 @@ pub const FIELDS: &[Field] = &[
     field("thread/start", &["model"], Model),
     field("thread/start", &["modelProvider"], Provider),
     field("thread/start", &["config"], ConfigOverrides),
-    field("thread/start", &["allowProviderModelFallback"], ProviderFallback),
+    field("thread/start", &["allowProviderModelFallback"], NO_PROVIDER_FALLBACK),
     field("thread/resume", &["model"], Model),
     field("thread/resume", &["modelProvider"], Provider),
     field("thread/resume", &["config"], ConfigOverrides),
@@ -74,12 +93,12 @@ pub const FIELDS: &[Field] = &[
     field("thread/settings/update", &["collaborationMode", "settings", "model"], Model),
     field("turn/settings/update", &["model"], Model),
     field("thread/realtime/start", &["model"], Model),
-    field("thread/start", &["approvalsReviewer"], Reviewer),
-    field("thread/resume", &["approvalsReviewer"], Reviewer),
-    field("thread/fork", &["approvalsReviewer"], Reviewer),
-    field("turn/start", &["approvalsReviewer"], Reviewer),
-    field("thread/settings/update", &["approvalsReviewer"], Reviewer),
-    field("turn/settings/update", &["approvalsReviewer"], Reviewer),
+    field("thread/start", &["approvalsReviewer"], USER_REVIEWS),
+    field("thread/resume", &["approvalsReviewer"], USER_REVIEWS),
+    field("thread/fork", &["approvalsReviewer"], USER_REVIEWS),
+    field("turn/start", &["approvalsReviewer"], USER_REVIEWS),
+    field("thread/settings/update", &["approvalsReviewer"], USER_REVIEWS),
+    field("turn/settings/update", &["approvalsReviewer"], USER_REVIEWS),
 ];
 
 /// Fields whose names mention a model or provider but choose nothing: (method, dotted path, why).
@@ -118,9 +137,6 @@ fn is_codex_config_file(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     name == "config.toml" || name.ends_with(".config.toml") || name == "managed_config.toml"
 }
-
-/// The only approvals reviewer that is not a model (`Reviewer` fields).
-const REVIEWER: &str = "user";
 
 /// JSON-RPC error code of a refused message: the code codex itself uses for invalid requests.
 pub const REFUSED_CODE: i64 = -32600;
@@ -169,7 +185,8 @@ pub fn guard_line(line: &[u8], policy: &Policy) -> Verdict {
     let mut judged = Judged { policy, method: &method, attempts: Vec::new(), unneutralisable: false };
     if let Some((_, allow)) = UNGUARDED_CHANNELS.iter().find(|(m, _)| *m == method) {
         if !policy.allows_unpinnable(allow) {
-            let what = format!("opens a channel the guard does not sit on; the operator may allow it with OPENCLAW_ALLOW_UNPINNABLE={allow}");
+            let what =
+                format!("opens a channel the guard does not sit on; the operator may allow it with {ALLOW_UNPINNABLE_VAR}={allow}");
             judged.attempts.push(attempt(&format!("app-server {method}"), &what));
             judged.unneutralisable = true;
         }
@@ -245,16 +262,11 @@ impl Judged<'_> {
                         *value = Value::Null;
                     }
                 }
-                Reviewer => {
-                    if !value.is_null() && value.as_str() != Some(REVIEWER) {
+                Only(harmless) => {
+                    let harmless = harmless.value();
+                    if !value.is_null() && *value != harmless {
                         self.attempts.push(attempt(&syntax, &value_text(value)));
-                        *value = Value::String(REVIEWER.to_owned());
-                    }
-                }
-                ProviderFallback => {
-                    if *value != Value::Bool(false) && !value.is_null() {
-                        self.attempts.push(attempt(&syntax, &value_text(value)));
-                        *value = Value::Bool(false);
+                        *value = harmless;
                     }
                 }
                 ConfigOverrides => {

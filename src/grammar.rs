@@ -5,6 +5,8 @@
 //! subcommand and checked by experiment. The conformance tests compare it with the real CLI's
 //! `--help` so a new release that adds an option fails loudly instead of slipping past.
 
+use std::cmp::Ordering;
+
 /// The Codex CLI release this table describes.
 pub const CODEX_VERSION: &str = "0.163.0";
 
@@ -518,9 +520,12 @@ pub const CONFIG_KEYS: &[(&str, KeyValue)] = &[
     ("features.multi_agent*", KeyValue::FeatureOff),
     // Anything but `user` has a model review approvals: the provider's review model (measured:
     // `codex-auto-review`) or the catalog's `auto_review_model_override`, not the pin.
-    ("approvals_reviewer", KeyValue::Only("user")),
-    ("apps.*.approvals_reviewer", KeyValue::Only("user")),
+    ("approvals_reviewer", KeyValue::Only(USER_REVIEWER)),
+    ("apps.*.approvals_reviewer", KeyValue::Only(USER_REVIEWER)),
 ];
+
+/// The one `approvals_reviewer` that is no model: the user.
+pub const USER_REVIEWER: &str = "user";
 
 /// Config keys naming the model of a job other than the turn itself, pinned with `-c KEY="PIN"` on
 /// every call: left unset, codex runs that job on a model of its own choosing. Measured on 0.163.0:
@@ -564,14 +569,9 @@ pub const SUBAGENT_PINS: &[&str] = &[
 pub fn classify_config_key(key: &str) -> Option<KeyValue> {
     let segments = key_segments(key);
     CONFIG_KEYS.iter().find_map(|(pattern, value)| {
-        let pattern: Vec<&str> = pattern.split('.').collect();
-        let shared = segments.len().min(pattern.len());
-        if !segments.iter().zip(&pattern).take(shared).all(|(s, p)| glob_segment(p, s)) {
-            return None;
-        }
-        // Equal length: the key itself. Shorter: a parent table that may hold it. Longer: a value
-        // under a key that must be a plain string, which is never harmless.
-        Some(if segments.len() == pattern.len() { *value } else { KeyValue::Never })
+        // Equal: the key itself. Less: a parent table that may hold it. Greater: a value under a
+        // key that must be a plain string, which is never harmless.
+        Some(if key_vs_pattern(&segments, pattern)? == Ordering::Equal { *value } else { KeyValue::Never })
     })
 }
 
@@ -580,22 +580,24 @@ pub fn classify_config_key(key: &str) -> Option<KeyValue> {
 /// inline table is judged whole.
 pub fn is_table_above_config_keys(key: &str) -> bool {
     let segments = key_segments(key);
-    let mut above = false;
-    for (pattern, _) in CONFIG_KEYS {
-        let pattern: Vec<&str> = pattern.split('.').collect();
-        if !segments.iter().zip(&pattern).all(|(s, p)| glob_segment(p, s)) {
-            continue;
-        }
-        if segments.len() >= pattern.len() {
-            return false;
-        }
-        above = true;
-    }
-    above
+    let mut relations = CONFIG_KEYS.iter().filter_map(|(pattern, _)| key_vs_pattern(&segments, pattern));
+    relations.next() == Some(Ordering::Less) && relations.all(|r| r == Ordering::Less)
+}
+
+/// How a key stands to a `CONFIG_KEYS` pattern whose leading segments it shares: shorter (a table
+/// above it), the same key, or longer (below it); `None` when they differ.
+fn key_vs_pattern(segments: &[&str], pattern: &str) -> Option<Ordering> {
+    let pattern: Vec<&str> = pattern.split('.').collect();
+    segments.iter().zip(&pattern).all(|(s, p)| glob_segment(p, s)).then(|| segments.len().cmp(&pattern.len()))
 }
 
 fn key_segments(key: &str) -> Vec<&str> {
-    key.split('.').map(|s| s.trim().trim_matches(|c| c == '"' || c == '\'')).collect()
+    key.split('.').map(|s| unquoted(s.trim())).collect()
+}
+
+/// `text` without TOML quotes around it (`"user"`, `'user'`), as codex reads `-c` keys and values.
+pub fn unquoted(text: &str) -> &str {
+    text.trim_matches(|c| c == '"' || c == '\'')
 }
 
 fn glob_segment(pattern: &str, segment: &str) -> bool {

@@ -134,7 +134,7 @@ fn classify(occurrence: &Occurrence, pins: &Pins, level: &str) -> Option<Attempt
                 KeyValue::ModelName => pins.names_pin(&assigned),
                 KeyValue::FeatureOff => assigned.trim() == "false",
                 KeyValue::Never => false,
-                KeyValue::Only(harmless) => assigned.trim().trim_matches(|c| c == '"' || c == '\'') == harmless,
+                KeyValue::Only(harmless) => grammar::unquoted(assigned.trim()) == harmless,
             };
             if harmless {
                 None

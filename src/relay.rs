@@ -45,7 +45,6 @@ pub struct Child<'a> {
     pub program: &'a Path,
     pub argv0: &'a OsStr,
     pub args: &'a [OsString],
-    pub env: &'a [(&'a str, &'a OsStr)],
 }
 
 /// Runs codex behind the guard until it exits; returns its exit code, or dies by its signal.
@@ -62,9 +61,6 @@ pub fn run(child: Child, policy: Policy, report: Report) -> io::Result<u8> {
 
     let mut command = Command::new(child.program);
     command.arg0(child.argv0).args(child.args).stdin(Stdio::piped()).stdout(Stdio::piped());
-    for (name, value) in child.env {
-        command.env(name, value);
-    }
     // Codex starts with the caller's signal mask and SIGPIPE disposition, as it would without the
     // shim (a child inherits both, and std does not reset them on every platform).
     // SAFETY: sigprocmask and sigaction are async-signal-safe; nothing else runs between fork and exec.

@@ -101,7 +101,7 @@ pub fn run_app_server_guard(codex: PathBuf, argv0: OsString, args: Vec<OsString>
     let policy = Policy::from_env();
     let result = match &policy {
         Ok(policy) => {
-            let child = relay::Child { program: &codex, argv0: &argv0, args: &args, env: &[] };
+            let child = relay::Child { program: &codex, argv0: &argv0, args: &args };
             relay::run(child, policy.clone(), report_stream_attempts)
                 .map_err(|error| ShimError::Relay { path: codex.clone(), error })
         }

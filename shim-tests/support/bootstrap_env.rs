@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use super::docker::{build_openclaw_image, docker, docker_ok, unique, Cleanup};
+use super::docker::{build_openclaw_image, docker, docker_ok, prebuilt_openclaw_image, unique, Cleanup};
 pub use super::docker::{repo, text};
 
 pub const API_KEY_A: &str = r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test-123456"}"#;
@@ -58,10 +58,7 @@ impl Shared {
     /// The image (`OPENCLAW_TEST_IMAGE`, which `make test` builds, else one built here with its tag
     /// registered with `cleanup`), the static tool and the Compose plugin.
     pub fn build(cleanup: &mut Cleanup) -> Shared {
-        let image = match std::env::var("OPENCLAW_TEST_IMAGE") {
-            Ok(image) if !image.is_empty() => image,
-            _ => build_openclaw_image(cleanup, "bootstrap-image").0,
-        };
+        let image = prebuilt_openclaw_image().unwrap_or_else(|| build_openclaw_image(cleanup, "bootstrap-image").0);
         // The wrapper operators run: it builds the static tool, then runs it.
         let version = Command::new(repo().join(format!("tools/{TOOL}.sh"))).arg("--version").output().unwrap();
         assert!(version.status.success(), "the wrapper failed: {}", text(&version.stderr));

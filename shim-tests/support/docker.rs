@@ -53,6 +53,11 @@ pub fn base_image() -> String {
     text(&out.stdout).trim().to_owned()
 }
 
+/// `OPENCLAW_TEST_IMAGE`: an OpenClaw image built beforehand (`make test` builds one), if named.
+pub fn prebuilt_openclaw_image() -> Option<String> {
+    std::env::var("OPENCLAW_TEST_IMAGE").ok().filter(|image| !image.is_empty())
+}
+
 /// Builds the OpenClaw image with `openclaw-image` under a unique tag that `cleanup` removes;
 /// returns the tag and what the builder printed.
 pub fn build_openclaw_image(cleanup: &mut Cleanup, what: &str) -> (String, Output) {
