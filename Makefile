@@ -6,15 +6,17 @@ MUSL_TARGET := x86_64-unknown-linux-musl
 STATIC_SHIM := target/$(MUSL_TARGET)/release/codex
 STAGED_SHIM := services/openclaw/bin/codex
 STAGED_GUARD := services/openclaw/bin/openclaw-app-server-guard
+STAGED_GATE := services/openclaw/bin/openclaw-model-gate
 
 .PHONY: all shim codex-cli demo test test-python lint bench image base-image clean
 
 all: shim
 
-## shim: build the static `codex` shim and its app-server guard, staged where the image build picks them up
+## shim: build the static `codex` shim, its app-server guard and the model gate, staged where the image builds pick them up
 shim:
 	packaging/build-static.sh codex $(STAGED_SHIM)
 	packaging/build-static.sh openclaw-app-server-guard $(STAGED_GUARD)
+	packaging/build-static.sh openclaw-model-gate $(STAGED_GATE)
 
 ## demo: show the shim pinning a model (explain mode, then a real exec of a stand-in codex)
 demo: shim codex-cli
@@ -27,7 +29,7 @@ codex-cli:
 ## test: every test (unit, integration, the suite against the static shim, the real Codex CLI)
 test: lint shim codex-cli
 	packaging/with-test-image.sh cargo test --all-targets
-	OPENCLAW_TEST_SHIM=$(STAGED_SHIM) cargo test --test shim --test audit --test real_codex --test conformance --test app_server
+	OPENCLAW_TEST_SHIM=$(STAGED_SHIM) cargo test --test shim --test audit --test real_codex --test conformance --test app_server --test model_gate
 	$(MAKE) test-python
 
 PYVENV := target/pyvenv
@@ -68,7 +70,7 @@ lint:
 
 clean:
 	cargo clean
-	rm -f $(STAGED_SHIM) $(STAGED_GUARD)
+	rm -f $(STAGED_SHIM) $(STAGED_GUARD) $(STAGED_GATE)
 
 # Compose profile targets (config, up, down).
 include mk/compose.mk
