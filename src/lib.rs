@@ -12,6 +12,7 @@ pub mod entrypoint;
 pub mod error;
 pub mod exec;
 pub mod explain;
+pub mod gate_presence;
 pub mod grammar;
 pub mod guard;
 pub mod image;
