@@ -436,3 +436,190 @@ fn other_transports_are_refused() {
         assert!(String::from_utf8_lossy(&output.stderr).contains("only on its stdio transport"), "{args:?}");
     }
 }
+
+// ------------------------------------------------------------------------------------------------
+// Issue 16: what a real client (OpenAI's Python SDK) found. Each with a control run without the
+// guard that shows the leak.
+// ------------------------------------------------------------------------------------------------
+
+/// A setup whose config.toml also defines a second provider, `other`, on a second mock.
+fn setup_with_other_provider() -> (Setup, support::mock_api::MockApi) {
+    let setup = Setup::new(vec![]);
+    let other = support::mock_api::MockApi::start(vec![]);
+    let config = setup.home.join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "[model_providers.other]\nname = \"other\"\nbase_url = \"{}\"\nwire_api = \"responses\"\nrequest_max_retries = 0\nstream_max_retries = 0\n",
+        other.base_url
+    ));
+    std::fs::write(config, text).unwrap();
+    (setup, other)
+}
+
+/// Resuming (or forking) a thread recorded on another model and provider by an unguarded codex on
+/// the same CODEX_HOME: codex restores both unless the request names a model; the guard names the
+/// pin whether or not the client did, in both modes, without calling it an attempt.
+#[test]
+fn a_stored_thread_resumes_on_the_pin_and_the_configured_provider() {
+    let (setup, other) = setup_with_other_provider();
+    // Recorded by the real codex alone.
+    let mut client = app_server_on(&setup, "force", &["real"], Value::Null);
+    let thread = thread_start(&mut client, 1, json!({"model": "gpt-recorded", "modelProvider": "other"}));
+    turn(&mut client, 2, &thread, json!({}));
+    client.finish();
+    assert_eq!(other.requests().len(), 1);
+    let resume = |path: &[&str], mode: &str, method: &str| {
+        let mut client = app_server_on(&setup, mode, path, Value::Null);
+        let reply = client.request(1, method, json!({"threadId": thread}));
+        assert!(reply.get("result").is_some(), "{reply}");
+        let resumed = reply["result"]["thread"]["id"].clone();
+        turn(&mut client, 2, &resumed, json!({}));
+        let (status, stderr) = client.finish();
+        assert!(status.success(), "{status:?}: {stderr}");
+        let attempts = audit_records(&stderr).into_iter().filter(|r| r["OPENCLAW_ATTEMPTED"].is_string()).count();
+        (reply["result"]["model"].clone(), attempts)
+    };
+    // Control: the real codex alone resumes on the recorded model and provider.
+    let (model, _) = resume(&["real"], "force", "thread/resume");
+    assert_eq!(model, "gpt-recorded");
+    assert_eq!(other.requests().len(), 2, "without the guard the resumed turn went to the recorded provider");
+    let before = setup.models().len();
+    for mode in ["force", "reject"] {
+        for method in ["thread/resume", "thread/fork"] {
+            let (model, attempts) = resume(&["shim", "real"], mode, method);
+            assert_eq!(model, PIN, "{mode} {method}");
+            assert_eq!(attempts, 0, "naming no model is no attempt ({mode} {method})");
+        }
+    }
+    assert_eq!(other.requests().len(), 2, "nothing more reached the recorded provider");
+    let models = setup.models()[before..].to_vec();
+    assert_eq!(models, vec![Some(PIN.to_owned()); 4]);
+}
+
+/// Config-file writes judged on the path codex resolves, and removals and directory operations
+/// judged too. Control: the real codex alone writes (or removes) config.toml through each path.
+#[test]
+fn config_files_cannot_be_replaced_or_removed_through_any_path() {
+    let setup = Setup::new(vec![]);
+    let work = setup.tree.dir("work");
+    std::os::unix::fs::symlink(setup.home.join("config.toml"), work.join("alias")).unwrap();
+    std::os::unix::fs::symlink(&setup.home, work.join("homelink")).unwrap();
+    std::fs::create_dir_all(work.join("tree")).unwrap();
+    std::fs::write(work.join("tree/config.toml"), "model_provider = \"elsewhere\"\n").unwrap();
+    let config = setup.home.join("config.toml");
+    let original = std::fs::read_to_string(&config).unwrap();
+    let home = setup.home.to_str().unwrap().to_owned();
+    let w = work.to_str().unwrap().to_owned();
+    let data = "bW9kZWxfcHJvdmlkZXIgPSAiZWxzZXdoZXJlIgo="; // model_provider = "elsewhere"
+    let operations: Vec<(&str, Value)> = vec![
+        ("fs/writeFile", json!({"path": format!("{home}/config.toml/"), "dataBase64": data})),
+        ("fs/writeFile", json!({"path": format!("{home}/config.toml/."), "dataBase64": data})),
+        ("fs/writeFile", json!({"path": format!("{home}/config.toml/x/.."), "dataBase64": data})),
+        ("fs/writeFile", json!({"path": format!("{w}/alias"), "dataBase64": data})),
+        (
+            "fs/copy",
+            json!({"sourcePath": format!("{w}/tree/config.toml"), "destinationPath": format!("{w}/homelink/config.toml/")}),
+        ),
+        ("fs/remove", json!({"path": format!("{home}/config.toml")})),
+        ("fs/remove", json!({"path": format!("{home}/./")})),
+    ];
+    // (whether config.toml is still the operator's, whether it is still there)
+    let state = || match std::fs::read_to_string(&config) {
+        Ok(text) => (text == original, true),
+        Err(_) => (false, false),
+    };
+    let restore = || {
+        std::fs::create_dir_all(&setup.home).unwrap();
+        std::fs::write(&config, &original).unwrap();
+    };
+    for (method, params) in &operations {
+        // Control: the real codex alone.
+        let mut client = app_server_on(&setup, "force", &["real"], Value::Null);
+        let reply = client.request(1, method, params.clone());
+        client.finish();
+        assert!(reply.get("result").is_some(), "{method} {params}: {reply}");
+        assert_ne!(state(), (true, true), "without the guard {method} {params} changed config.toml");
+        restore();
+        for mode in ["force", "reject"] {
+            let mut client = app_server_on(&setup, mode, &["shim", "real"], Value::Null);
+            let reply = client.request(1, method, params.clone());
+            client.finish();
+            assert_eq!(reply["error"]["code"], -32600, "{mode} {method} {params}: {reply}");
+            assert_eq!(state(), (true, true), "{mode} {method} {params}");
+            restore();
+        }
+    }
+}
+
+/// A line with a duplicate key: codex and serde_json's `Value` (the guard's old reading) read it
+/// differently — measured, codex drops a line with two `method`s unanswered, whose last-wins
+/// reading is a request. The guard refuses such a line in both modes, so no reading of it reaches
+/// codex.
+#[test]
+fn a_line_with_a_duplicate_key_is_refused() {
+    let line = br#"{"id":7,"method":"thread/list","params":{},"method":"thread/start"}"#;
+    let last_wins: Value = serde_json::from_slice(line).unwrap();
+    assert_eq!(last_wins["method"], "thread/start");
+    let send = |path: &[&str], mode: &str| {
+        let setup = Setup::new(vec![]);
+        let mut client = app_server_on(&setup, mode, path, Value::Null);
+        client.stdin.as_mut().unwrap().write_all(&[&line[..], b"\n"].concat()).unwrap();
+        // A request after it, answered in order, shows whether the first got an answer.
+        let after = client.request(8, "thread/loaded/list", json!({}));
+        assert!(after.get("result").is_some(), "{after}");
+        let first = client.seen.iter().find(|m| m["id"] == 7).cloned();
+        client.finish();
+        first
+    };
+    // Control: codex alone reads neither `method`: no answer at all, no thread started.
+    assert_eq!(send(&["real"], "force"), None);
+    for mode in ["force", "reject"] {
+        let reply = send(&["shim", "real"], mode).unwrap_or_else(|| panic!("{mode}: the guard answers"));
+        assert_eq!(reply["error"]["code"], -32600, "{reply}");
+        assert!(reply["error"]["message"].as_str().unwrap().contains("\"method\" appears twice"), "{reply}");
+    }
+}
+
+/// Reject mode refusing app-server at launch (a model in argv): the client reads the reason as the
+/// answer to `initialize`, and the shim exits 77 at its EOF. Control: without the guard beside the
+/// shim (its fallback), the client only sees the pipe close.
+#[test]
+fn reject_at_launch_answers_initialize_with_the_refusal() {
+    let launch = |setup: &Setup| {
+        let mut command = Command::new(setup.tree.root.path().join("shim/codex"));
+        command
+            .env_clear()
+            .env("PATH", setup.tree.path_of(&["shim", "real"]))
+            .env("OPENCLAW_MODEL", PIN)
+            .env("OPENCLAW_MODEL_LOCK_MODE", "reject")
+            .env("OPENCLAW_AUDIT_JOURNALD", "0")
+            .env("CODEX_HOME", &setup.home)
+            .args(["--config", "model=gpt-4o", "app-server", "--listen", "stdio://"]);
+        let mut client = Client::start(command);
+        client.send(json!({"id": 0, "method": "initialize", "params": {"clientInfo": {"name": "t", "version": "1"}}}));
+        client
+    };
+    let setup = Setup::new(vec![]);
+    let guard = setup.tree.dir("shim").join(openclaw_codex::shim::GUARD_BIN);
+    let staged = setup.tree.dir("tmp").join("guard");
+    std::fs::rename(&guard, &staged).unwrap();
+    let control = launch(&setup);
+    let closed = control.lines.recv_timeout(TIMEOUT);
+    let (status, _) = control.finish();
+    assert!(closed.is_err(), "without the guard nothing is answered: {closed:?}");
+    assert_eq!(status.code(), Some(77));
+    std::fs::rename(&staged, &guard).unwrap();
+
+    let mut client = launch(&setup);
+    let reply = client.wait_for("the answer to initialize", |m| m["id"] == 0);
+    let message = reply["error"]["message"].as_str().unwrap_or_else(|| panic!("{reply}"));
+    assert_eq!(reply["error"]["code"], -32600);
+    assert!(message.contains("gpt-4o") && message.contains(PIN) && !message.contains('\n'), "{message}");
+    let later = client.request(1, "thread/start", json!({}));
+    assert_eq!(later["error"]["message"], message, "every later request too");
+    let (status, stderr) = client.finish();
+    assert_eq!(status.code(), Some(77), "{stderr}");
+    assert!(setup.models().is_empty());
+    let rejected = audit_records(&stderr).into_iter().filter(|r| r["OPENCLAW_ACTION"] == "rejected").count();
+    assert_eq!(rejected, 1, "{stderr}");
+}

@@ -258,6 +258,29 @@ impl<R: Read> Lines<R> {
     }
 }
 
+/// The guard's refusing form: reject mode refused `codex app-server` at launch, so no codex runs;
+/// every request (a line with an `id` and a `method`) is answered with a JSON-RPC error carrying
+/// `refusal` — `initialize` first, which is where a client such as the Python SDK reports it —
+/// until the client's EOF. Returns the refusal's exit code, 77.
+pub fn refuse_all(refusal: &str) -> u8 {
+    // A client gone away ends the loop with 77, not a death by SIGPIPE.
+    // SAFETY: installs SIG_IGN, no handler code runs.
+    let _ = unsafe { signal::signal(Signal::SIGPIPE, SigHandler::SigIgn) };
+    let mut lines = Lines::new(io::stdin());
+    while let Some(line) = lines.next_line() {
+        let Ok(message) = serde_json::from_slice::<serde_json::Value>(line) else { continue };
+        if let (Some(id), Some(_)) = (message.get("id"), message.get("method")) {
+            let reply = serde_json::json!({"error": {"code": app_server::REFUSED_CODE, "message": refusal}, "id": id});
+            let mut reply = serde_json::to_vec(&reply).expect("JSON");
+            reply.push(b'\n');
+            if write_line_to_client(&reply).is_err() {
+                break;
+            }
+        }
+    }
+    crate::error::EXIT_REFUSED
+}
+
 /// Codex's exit code, or the shim dies by the signal that killed codex (a parent sees the same).
 fn exit_code_or_die(status: ExitStatus) -> u8 {
     if let Some(code) = status.code() {
