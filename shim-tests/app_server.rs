@@ -623,3 +623,121 @@ fn reject_at_launch_answers_initialize_with_the_refusal() {
     let rejected = audit_records(&stderr).into_iter().filter(|r| r["OPENCLAW_ACTION"] == "rejected").count();
     assert_eq!(rejected, 1, "{stderr}");
 }
+
+/// Drives one turn whose model asks for an escalated command, answering every approval request
+/// the client receives with `accept` (the Python SDK's default handler). Returns how many approval
+/// requests reached the client, and whether the command ran (it creates `escalated` in the cwd).
+fn escalate_accepting_everything(client: &mut Client, setup: &Setup, start: Value) -> (usize, bool) {
+    let thread = thread_start(client, 1, start);
+    let reply = client.request(2, "turn/start", json!({"threadId": thread, "input": [{"type": "text", "text": "hi"}]}));
+    let turn = reply["result"]["turn"]["id"].clone();
+    let mut asked = 0;
+    loop {
+        let next = client.wait_for("an approval request or turn/completed", |m| {
+            (m["method"] == "turn/completed" && m["params"]["turn"]["id"] == turn)
+                || (m["method"].as_str().is_some_and(|m| m.contains("Approval")) && m.get("id").is_some())
+        });
+        if next["method"] == "turn/completed" {
+            break;
+        }
+        client.seen.retain(|m| m != &next);
+        client.send(json!({"id": next["id"], "result": {"decision": "accept"}}));
+        asked += 1;
+    }
+    (asked, setup.tree.root.path().join("escalated").exists())
+}
+
+/// Without the model gate, a review the caller asked for (`auto_review`) cannot run on the pin; the
+/// guard no longer hands the escalation to a client that may approve everything: it denies it.
+/// Control: the real codex alone with the reviewer the old guard substituted (`user`) and the same
+/// approve-everything client runs the escalated command unreviewed.
+#[test]
+fn without_the_gate_an_auto_review_asked_for_denies_escalations() {
+    let start =
+        |reviewer: &str| json!({"approvalPolicy": "on-request", "approvalsReviewer": reviewer, "sandbox": "read-only"});
+    let setup = Setup::new(vec![support::mock_api::Reply::escalating_command()]);
+    let mut client = app_server_on(&setup, "force", &["real"], Value::Null);
+    let (asked, ran) = escalate_accepting_everything(&mut client, &setup, start("user"));
+    client.finish();
+    assert_eq!((asked, ran), (1, true), "control: the client approved and the command ran unreviewed");
+
+    let setup = Setup::new(vec![support::mock_api::Reply::escalating_command()]);
+    let mut client = app_server_on(&setup, "force", &["shim", "real"], Value::Null);
+    let (asked, ran) = escalate_accepting_everything(&mut client, &setup, start("auto_review"));
+    let (status, stderr) = client.finish();
+    assert!(status.success(), "{stderr}");
+    assert_eq!((asked, ran), (0, false), "denied by the guard, never asked of the client: {stderr}");
+    assert!(stderr.contains("every escalation is denied"), "{stderr}");
+    let requests = setup.mock.requests();
+    assert!(requests.iter().all(|r| r.model.as_deref() == Some(PIN) && r.subagent.is_none()), "{requests:?}");
+    let denied = audit_records(&stderr)
+        .into_iter()
+        .filter(|r| r["OPENCLAW_SYNTAX"] == "app-server item/commandExecution/requestApproval")
+        .count();
+    assert_eq!(denied, 1, "{stderr}");
+}
+
+/// With the model gate deployed (`/etc/codex/requirements.toml` forcing `openclaw-model-gate`, put
+/// there only inside a private mount namespace: a read-only overlay of a layer holding
+/// `codex/requirements.toml` over the machine's /etc, which stays untouched), the reviewer asked for
+/// stays: the review runs and its request goes to the gate. Control: the same namespace with a
+/// requirements file that forces no gate denies instead.
+#[test]
+fn with_the_gate_the_review_asked_for_runs_through_the_gate() {
+    assert!(nix::unistd::Uid::effective().is_root(), "this test needs root (unshare -m, mount -t overlay)");
+    let run = |gate: bool| {
+        let setup = Setup::new(vec![support::mock_api::Reply::escalating_command()]);
+        let layer = setup.tree.dir("etc-layer");
+        let requirements = if gate {
+            format!(
+                "model_provider = \"openclaw-model-gate\"\n[model_providers.openclaw-model-gate]\nname = \"gate\"\nbase_url = \"{}\"\nwire_api = \"responses\"\nrequest_max_retries = 0\nstream_max_retries = 0\n",
+                setup.mock.base_url.replace("/v1", "/gate/v1")
+            )
+        } else {
+            "# no model gate (hides any requirements.toml of the machine's)\n".to_owned()
+        };
+        std::fs::create_dir_all(layer.join("codex")).unwrap();
+        std::fs::write(layer.join("codex/requirements.toml"), requirements).unwrap();
+        let mut command = Command::new(on_test_path("unshare"));
+        command
+            .env_clear()
+            .env("PATH", setup.tree.path_of(&["shim", "real"]))
+            .env("OPENCLAW_MODEL", PIN)
+            .env("OPENCLAW_MODEL_LOCK_MODE", "force")
+            .env("OPENCLAW_AUDIT_JOURNALD", "0")
+            .env("CODEX_HOME", &setup.home)
+            .env("HOME", setup.tree.root.path())
+            .env("TMPDIR", setup.tree.dir("tmp"))
+            .current_dir(setup.tree.root.path())
+            .args(["-m", "--propagation", "private", "/bin/sh", "-c"])
+            .arg("\"$2\" -t overlay overlay -o lowerdir=\"$0\":/etc /etc && exec \"$1\" app-server")
+            .arg(&layer)
+            .arg(setup.tree.root.path().join("shim/codex"))
+            .arg(on_test_path("mount"));
+        let mut client = Client::start(command);
+        client.initialize(Value::Null);
+        let start = json!({"approvalPolicy": "on-request", "approvalsReviewer": "auto_review", "sandbox": "read-only"});
+        let (asked, _) = escalate_accepting_everything(&mut client, &setup, start);
+        let (status, stderr) = client.finish();
+        assert!(status.success(), "{stderr}");
+        (asked, setup.mock.requests(), stderr)
+    };
+    let (asked, requests, stderr) = run(false);
+    assert_eq!(asked, 0);
+    assert!(requests.iter().all(|r| r.subagent.is_none()), "control: no review ran: {requests:?}");
+    assert!(stderr.contains("every escalation is denied"), "{stderr}");
+    let (asked, requests, stderr) = run(true);
+    assert_eq!(asked, 0, "the reviewer decided, not the client");
+    assert!(!stderr.contains("every escalation is denied"), "{stderr}");
+    assert!(requests.iter().all(|r| r.path.starts_with("/gate/v1/")), "every request went to the gate: {requests:?}");
+    assert!(requests.iter().any(|r| r.subagent.as_deref() == Some("guardian")), "the review ran: {requests:?}");
+}
+
+/// `name` found on the test's own PATH (the commands under test run with a PATH of their own).
+fn on_test_path(name: &str) -> std::path::PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("{name} is not on PATH (util-linux)"))
+}
