@@ -226,9 +226,11 @@ fn a_job_a_client_switches_on_runs_on_the_pinned_model() {
 }
 
 /// Approval auto-review puts each approval to a `guardian` sub-agent on the provider's review model
-/// (`codex-auto-review` from codex's bundled catalog): the guard makes the reviewer the client.
+/// (`codex-auto-review` from codex's bundled catalog). Without the model gate the guard keeps the
+/// review off that model and, since issue 16, denies the escalation itself rather than asking a
+/// client that may approve everything.
 #[test]
-fn auto_review_asked_for_in_thread_start_leaves_approvals_with_the_client() {
+fn auto_review_asked_for_in_thread_start_never_runs_on_another_model() {
     let run = |path: &[&str]| {
         let setup = Setup::new(vec![support::mock_api::Reply::escalating_command()]);
         let mut client = app_server_on(&setup, "force", path, Value::Null);
@@ -265,7 +267,7 @@ fn auto_review_asked_for_in_thread_start_leaves_approvals_with_the_client() {
     assert_eq!(asked, 0);
     let (requests, asked) = run(&["shim", "real"]);
     assert!(requests.iter().all(|r| r.subagent.is_none() && r.model.as_deref() == Some(PIN)), "{requests:?}");
-    assert_eq!(asked, 1, "the client was asked instead");
+    assert_eq!(asked, 0, "denied by the guard, not handed to the client");
 }
 
 /// Remote control would let paired clients drive this server through a relay the guard does not
