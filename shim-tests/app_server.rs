@@ -598,7 +598,10 @@ fn reject_at_launch_answers_initialize_with_the_refusal() {
             .env("CODEX_HOME", &setup.home)
             .args(["--config", "model=gpt-4o", "app-server", "--listen", "stdio://"]);
         let mut client = Client::start(command);
-        client.send(json!({"id": 0, "method": "initialize", "params": {"clientInfo": {"name": "t", "version": "1"}}}));
+        // The control's shim may be gone before the line is written: a broken pipe is its answer.
+        let initialize =
+            json!({"id": 0, "method": "initialize", "params": {"clientInfo": {"name": "t", "version": "1"}}});
+        let _ = client.stdin.as_mut().unwrap().write_all(format!("{initialize}\n").as_bytes());
         client
     };
     let setup = Setup::new(vec![]);
