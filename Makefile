@@ -8,7 +8,7 @@ STAGED_SHIM := services/openclaw/bin/codex
 STAGED_GUARD := services/openclaw/bin/openclaw-app-server-guard
 STAGED_GATE := services/openclaw/bin/openclaw-model-gate
 
-.PHONY: all shim codex-cli demo test test-python lint bench image base-image clean
+.PHONY: all shim codex-cli demo test test-python test-sdk lint bench image base-image clean
 
 all: shim
 
@@ -31,6 +31,7 @@ test: lint shim codex-cli
 	packaging/with-test-image.sh cargo test --all-targets
 	OPENCLAW_TEST_SHIM=$(STAGED_SHIM) cargo test --test shim --test audit --test real_codex --test conformance --test app_server --test model_gate
 	$(MAKE) test-python
+	$(MAKE) test-sdk
 
 PYVENV := target/pyvenv
 PYTEST_VERSION := 8.3.4
@@ -43,6 +44,18 @@ test-python: shim codex-cli
 	OPENCLAW_TEST_SHIM=$(CURDIR)/$(STAGED_SHIM) CODEX_BIN="$$(packaging/fetch-codex.sh)" \
 	  OPENCLAW_MOCK_API=$(CURDIR)/target/debug/examples/mock_api \
 	  $(PYVENV)/bin/python -m pytest -q -p no:cacheprovider services/openclaw/tests
+
+SDKVENV := target/sdkvenv
+
+## test-sdk: OpenAI's Python SDK for Codex (pinned, hash-checked) through the shim and its app-server guard
+test-sdk: shim codex-cli
+	cargo build --example mock_api
+	test -x $(SDKVENV)/bin/python || python3 -m venv $(SDKVENV)
+	$(SDKVENV)/bin/pip install --quiet --disable-pip-version-check --only-binary=:all: --require-hashes -r shim-tests/sdk/requirements.txt
+	$(SDKVENV)/bin/pip install --quiet --disable-pip-version-check pytest==$(PYTEST_VERSION)
+	OPENCLAW_TEST_SHIM=$(CURDIR)/$(STAGED_SHIM) CODEX_BIN="$$(packaging/fetch-codex.sh)" \
+	  OPENCLAW_MOCK_API=$(CURDIR)/target/debug/examples/mock_api \
+	  $(SDKVENV)/bin/python -m pytest -q -p no:cacheprovider shim-tests/sdk
 
 ## bench: what the shim costs per call: medians vs a direct run, the C and Rust execve floors, a bash
 ## wrapper and the real codex; peak RSS; fails if the static shim exceeds its size or RSS budget

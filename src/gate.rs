@@ -253,6 +253,19 @@ pub fn requirements_toml(gate_url: &str) -> Result<String, String> {
     Ok(format!("{header}{doc}"))
 }
 
+/// Whether the gate is deployed on this machine: `REQUIREMENTS_PATH` forces the provider to it.
+/// The app-server guard leaves `approvalsReviewer: auto_review` alone exactly then, since codex
+/// itself sends that reviewer's requests to the gate. Unreadable or malformed is "no gate": the
+/// guard then fails closed.
+pub fn deployed() -> bool {
+    required_by(std::path::Path::new(REQUIREMENTS_PATH))
+}
+
+/// `deployed` on another file (tests).
+pub fn required_by(path: &std::path::Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| requirements_name_the_gate(&text))
+}
+
 /// Whether `text` (a requirements.toml) forces the provider to the gate.
 pub fn requirements_name_the_gate(text: &str) -> bool {
     let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else {
@@ -385,5 +398,31 @@ mod tests {
         assert!(requirements_toml("http://a b").is_err());
         assert!(!requirements_name_the_gate("model_provider = \"openai\""));
         assert!(!requirements_name_the_gate("not toml ["));
+    }
+
+    #[test]
+    fn only_a_parsing_file_that_forces_the_gate_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("requirements.toml");
+        assert!(!required_by(&file), "absent");
+        let provider = "[model_providers.openclaw-model-gate]\nbase_url = \"http://g:8080/v1\"\n";
+        for (text, deployed) in [
+            (format!("model_provider = \"openclaw-model-gate\"\n{provider}"), true),
+            (
+                format!(
+                    "allowed_approval_policies = [\"never\"]\nmodel_provider = \"openclaw-model-gate\"\n{provider}"
+                ),
+                true,
+            ),
+            ("model_provider = \"openclaw-model-gate\"\n".to_owned(), false),
+            (format!("model_provider = \"openai\"\n{provider}"), false),
+            (format!("[x]\nmodel_provider = \"openclaw-model-gate\"\n{provider}"), false),
+            (format!("model_provider = \"openclaw-model-gate\"\nmodel_provider = \"x\"\n{provider}"), false),
+            ("model_provider = ".to_owned(), false),
+            (String::new(), false),
+        ] {
+            std::fs::write(&file, &text).unwrap();
+            assert_eq!(required_by(&file), deployed, "{text:?}");
+        }
     }
 }
