@@ -512,6 +512,19 @@ fn api_key_and_chatgpt_headers_arrive_unchanged_each_at_its_upstream() {
         !log.contains("sk-test-api-key") && !log.contains("eyJ.chatgpt.token"),
         "the gate logged a credential:\n{log}"
     );
+    // The model also rides in codex's turn metadata (a header, and the body's client_metadata) and
+    // a routing hint: each reaches the upstream naming the pin.
+    let metadata = format!(r#"{{"model":"{OTHER}","session_id":"s-3"}}"#);
+    let headers = [("x-codex-turn-metadata", metadata.as_str()), ("x-codex-routing-hint", "model=gpt-other-by-caller")];
+    let body = json!({"model": PIN, "client_metadata": {"x-codex-turn-metadata": metadata}});
+    let (status, _, _) = http(&gate.url, "POST", "/v1/responses", &headers, body.to_string().as_bytes());
+    assert_eq!(status, 200);
+    let seen = api.requests().pop().unwrap();
+    let pinned = json!({"model": PIN, "session_id": "s-3"});
+    assert_eq!(serde_json::from_str::<Value>(seen.header("x-codex-turn-metadata").unwrap()).unwrap(), pinned);
+    assert_eq!(seen.header("x-codex-routing-hint"), Some(format!("model={PIN}").as_str()));
+    let in_body = seen.body["client_metadata"]["x-codex-turn-metadata"].as_str().unwrap();
+    assert_eq!(serde_json::from_str::<Value>(in_body).unwrap(), pinned);
 }
 
 #[test]

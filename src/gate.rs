@@ -33,8 +33,10 @@ pub enum ModelField {
     None,
 }
 
-/// One request Codex 0.163.0 sends through a custom provider (from codex-rs: `codex-api`'s
-/// endpoints and the model manager), as `(method, path after /v1/)`.
+/// One request Codex 0.163.0 sends through a custom provider, as `(method, path after /v1/)`.
+/// Measured with the real 0.163.0 binary against a listener (API-key and ChatGPT logins) and read
+/// from its strings: turns, sub-agents, reviewers, titles and compaction all use `responses`;
+/// `models` is fetched with a ChatGPT login; images and search name a model in their body too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Endpoint {
     pub method: &'static str,
@@ -45,23 +47,37 @@ pub struct Endpoint {
 }
 
 /// Every path the gate forwards. Anything else is refused (deny by default): a path codex did not
-/// send through a provider in 0.163.0 is not known to be safe.
+/// send through a provider in 0.163.0 is not known to be safe. ChatGPT-backend calls
+/// (`/backend-api/wham/...`, plugins, analytics) go to `chatgpt_base_url`, never to the provider.
+/// Realtime is a WebSocket (`realtime?model=`), refused with every upgrade.
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "responses",
         model: ModelField::JsonBody,
-        purpose: "turns, sub-agents, reviews, titles",
+        purpose: "turns, sub-agents, reviewers, titles, compaction",
     },
-    Endpoint { method: "POST", path: "responses/compact", model: ModelField::JsonBody, purpose: "remote compaction" },
-    Endpoint {
-        method: "POST",
-        path: "memories/trace_summarize",
-        model: ModelField::JsonBody,
-        purpose: "memory summaries",
-    },
-    Endpoint { method: "GET", path: "models", model: ModelField::None, purpose: "the model list" },
+    Endpoint { method: "GET", path: "models", model: ModelField::None, purpose: "the model list (ChatGPT login)" },
+    Endpoint { method: "POST", path: "images/generations", model: ModelField::JsonBody, purpose: "image generation" },
+    Endpoint { method: "POST", path: "images/edits", model: ModelField::JsonBody, purpose: "image edits" },
+    Endpoint { method: "POST", path: "alpha/search", model: ModelField::JsonBody, purpose: "standalone web search" },
 ];
+
+/// Headers codex 0.163.0 puts the model in besides the body: `x-codex-turn-metadata` is a JSON
+/// object with a `"model"`; `x-codex-routing-hint` is `model=<slug>` (sent to a provider named
+/// "OpenAI"). The same metadata also rides in the body as `client_metadata["x-codex-turn-metadata"]`.
+pub const MODEL_HEADERS: &[(&str, HeaderModel)] =
+    &[("x-codex-turn-metadata", HeaderModel::JsonObject), ("x-codex-routing-hint", HeaderModel::Assignment)];
+const BODY_METADATA: (&str, &str) = ("client_metadata", "x-codex-turn-metadata");
+
+/// How a header carries the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderModel {
+    /// A JSON object whose `"model"` names it.
+    JsonObject,
+    /// `model=<slug>`.
+    Assignment,
+}
 
 /// A request's model choice that was not the pin: what the audit trail records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,8 +116,16 @@ pub fn endpoint(method: &str, rest: &str) -> Option<&'static Endpoint> {
 }
 
 /// Judges one request: `rest` is the path after `/v1/`, `query` the raw query string, `body` the
-/// request body already decoded (no content encoding).
-pub fn judge(policy: &Policy, method: &str, rest: &str, query: Option<&str>, body: &[u8]) -> Verdict {
+/// request body already decoded (no content encoding), `header_attempts` what `pin_header` found in
+/// its headers (already rewritten by the caller).
+pub fn judge(
+    policy: &Policy,
+    method: &str,
+    rest: &str,
+    query: Option<&str>,
+    body: &[u8],
+    header_attempts: Vec<Attempt>,
+) -> Verdict {
     let Some(endpoint) = endpoint(method, rest) else {
         return Verdict::Refuse {
             status: 403,
@@ -111,7 +135,7 @@ pub fn judge(policy: &Policy, method: &str, rest: &str, query: Option<&str>, bod
             ),
         };
     };
-    let mut attempts = Vec::new();
+    let mut attempts = header_attempts;
     let query = query.map(|q| pin_query(q, &policy.model, &mut attempts));
     let body = match endpoint.model {
         ModelField::None if !body.is_empty() => {
@@ -151,7 +175,47 @@ fn pin_body(body: &[u8], pin: &str, attempts: &mut Vec<Attempt>) -> Result<Vec<u
         None => attempts.push(Attempt { syntax: "body model", attempted: String::new() }),
     }
     object.insert("model".into(), Value::String(pin.to_owned()));
+    let (table, key) = BODY_METADATA;
+    if let Some(Value::String(metadata)) = object.get_mut(table).and_then(|t| t.get_mut(key)) {
+        *metadata = pin_metadata(metadata, pin, "body client_metadata", attempts);
+    }
     Ok(serde_json::to_vec(&value).expect("a JSON value serialises"))
+}
+
+/// Turn metadata (a JSON object as text) with its `"model"` set to the pin; text that is not such an
+/// object is replaced by `{}` (the gate cannot vouch for what it cannot read).
+fn pin_metadata(text: &str, pin: &str, syntax: &'static str, attempts: &mut Vec<Attempt>) -> String {
+    let mut value = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(object)) => object,
+        _ => {
+            attempts.push(Attempt { syntax, attempted: text.chars().take(80).collect() });
+            return "{}".to_owned();
+        }
+    };
+    match value.get("model") {
+        None => {}
+        Some(Value::String(model)) if model == pin => {}
+        Some(other) => {
+            let attempted = other.as_str().map_or_else(|| other.to_string(), str::to_owned);
+            attempts.push(Attempt { syntax, attempted });
+            value.insert("model".into(), Value::String(pin.to_owned()));
+        }
+    }
+    Value::Object(value).to_string()
+}
+
+/// A model-carrying header's value with the model pinned (`MODEL_HEADERS`), noting any attempt.
+pub fn pin_header(kind: HeaderModel, value: &str, pin: &str, attempts: &mut Vec<Attempt>) -> String {
+    match kind {
+        HeaderModel::JsonObject => pin_metadata(value, pin, "header x-codex-turn-metadata", attempts),
+        HeaderModel::Assignment => {
+            let asked = value.trim().strip_prefix("model=").unwrap_or(value.trim());
+            if asked != pin {
+                attempts.push(Attempt { syntax: "header x-codex-routing-hint", attempted: asked.to_owned() });
+            }
+            format!("model={pin}")
+        }
+    }
 }
 
 /// The query with every `model` parameter set to the pin (realtime names its model there).
@@ -214,7 +278,8 @@ pub fn reject_message(policy: &Policy, attempts: &[Attempt]) -> String {
     )
 }
 
-/// The body of every error the gate answers itself, in the Responses API's error shape.
+/// The body of every error the gate answers itself, in the Responses API's error shape. (A reject is
+/// answered in plain text instead: codex 0.163.0 shows a 400's body verbatim and does not retry.)
 pub fn error_body(code: &str, message: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "error": {"message": message, "type": "invalid_request_error", "code": code, "param": "model"}
@@ -244,10 +309,16 @@ pub fn requirements_toml(gate_url: &str) -> Result<String, String> {
     provider["requires_openai_auth"] = toml_edit::value(true);
     // Responses over WebSocket would bypass the gate's per-request judgement.
     provider["supports_websockets"] = toml_edit::value(false);
+    // Not "OpenAI": that name alone makes codex compress bodies and add routing hints.
     let mut providers = toml_edit::Table::new();
     providers.set_implicit(true);
     providers.insert(PROVIDER_ID, toml_edit::Item::Table(provider));
     doc["model_providers"] = toml_edit::Item::Table(providers);
+    // A gate that is down fails codex after a few reconnects instead of retrying forever
+    // ("Reconnecting... waiting for network"): fail closed, and say so.
+    let mut features = toml_edit::Table::new();
+    features["unbounded_connection_retries"] = toml_edit::value(false);
+    doc["features"] = toml_edit::Item::Table(features);
     let header = "# Written by `openclaw-model-gate requirements`: every codex on this machine sends its model\n\
                   # requests to the OpenClaw model gate, which pins the model. Root-owned; do not edit.\n";
     Ok(format!("{header}{doc}"))
@@ -298,6 +369,10 @@ mod tests {
         Policy { model: "gpt-pin".into(), mode, allow_unpinnable: vec![] }
     }
 
+    fn judge_body(policy: &Policy, method: &str, rest: &str, query: Option<&str>, body: &[u8]) -> Verdict {
+        judge(policy, method, rest, query, body, Vec::new())
+    }
+
     fn forwarded_model(verdict: &Verdict) -> String {
         let Verdict::Forward { body: Some(body), .. } = verdict else { panic!("not forwarded: {verdict:?}") };
         let value: Value = serde_json::from_slice(body).unwrap();
@@ -308,7 +383,7 @@ mod tests {
     fn force_pins_every_model_endpoint() {
         for endpoint in ENDPOINTS.iter().filter(|e| e.model == ModelField::JsonBody) {
             let verdict =
-                judge(&policy(LockMode::Force), "POST", endpoint.path, None, br#"{"model":"gpt-4o","input":[]}"#);
+                judge_body(&policy(LockMode::Force), "POST", endpoint.path, None, br#"{"model":"gpt-4o","input":[]}"#);
             assert_eq!(forwarded_model(&verdict), "gpt-pin", "{}", endpoint.path);
             let Verdict::Forward { forced, .. } = verdict else { unreachable!() };
             assert_eq!(forced, [Attempt { syntax: "body model", attempted: "gpt-4o".into() }]);
@@ -318,7 +393,7 @@ mod tests {
     #[test]
     fn the_pin_passes_in_both_modes() {
         for mode in [LockMode::Force, LockMode::Reject] {
-            let verdict = judge(&policy(mode), "POST", "responses", None, br#"{"model":"gpt-pin","stream":true}"#);
+            let verdict = judge_body(&policy(mode), "POST", "responses", None, br#"{"model":"gpt-pin","stream":true}"#);
             assert_eq!(forwarded_model(&verdict), "gpt-pin");
             let Verdict::Forward { forced, .. } = verdict else { unreachable!() };
             assert!(forced.is_empty());
@@ -330,7 +405,7 @@ mod tests {
         for body in
             [&br#"{"model":"gpt-4o"}"#[..], br#"{"input":[]}"#, br#"{"model":["gpt-4o"]}"#, br#"{"model":null}"#]
         {
-            let verdict = judge(&policy(LockMode::Reject), "POST", "responses", None, body);
+            let verdict = judge_body(&policy(LockMode::Reject), "POST", "responses", None, body);
             assert!(matches!(verdict, Verdict::Reject { .. }), "{}: {verdict:?}", String::from_utf8_lossy(body));
         }
     }
@@ -339,11 +414,11 @@ mod tests {
     fn duplicate_keys_leave_one_reading() {
         // serde_json keeps the last; what goes upstream has one key, the pin.
         let body = br#"{"model":"gpt-pin","model":"gpt-4o"}"#;
-        let verdict = judge(&policy(LockMode::Force), "POST", "responses", None, body);
+        let verdict = judge_body(&policy(LockMode::Force), "POST", "responses", None, body);
         let Verdict::Forward { body: Some(sent), forced, .. } = verdict else { panic!() };
         assert_eq!(String::from_utf8(sent).unwrap(), r#"{"model":"gpt-pin"}"#);
         assert_eq!(forced.len(), 1);
-        let verdict = judge(&policy(LockMode::Reject), "POST", "responses", None, body);
+        let verdict = judge_body(&policy(LockMode::Reject), "POST", "responses", None, body);
         assert!(matches!(verdict, Verdict::Reject { .. }));
     }
 
@@ -356,7 +431,7 @@ mod tests {
             ("DELETE", "models"),
             ("POST", "Responses"),
         ] {
-            let verdict = judge(&policy(LockMode::Force), method, path, None, b"{}");
+            let verdict = judge_body(&policy(LockMode::Force), method, path, None, b"{}");
             assert!(matches!(verdict, Verdict::Refuse { status: 403, .. }), "{method} {path}: {verdict:?}");
         }
     }
@@ -364,24 +439,56 @@ mod tests {
     #[test]
     fn bodies_that_are_not_objects_are_refused() {
         for body in [&b""[..], b"[]", b"\"x\"", b"{", b"\xff"] {
-            let verdict = judge(&policy(LockMode::Force), "POST", "responses", None, body);
+            let verdict = judge_body(&policy(LockMode::Force), "POST", "responses", None, body);
             assert!(matches!(verdict, Verdict::Refuse { status: 400, .. }), "{body:?}");
         }
-        let verdict = judge(&policy(LockMode::Force), "GET", "models", None, b"{}");
+        let verdict = judge_body(&policy(LockMode::Force), "GET", "models", None, b"{}");
         assert!(matches!(verdict, Verdict::Refuse { status: 400, .. }));
     }
 
     #[test]
     fn query_models_are_pinned_or_rejected() {
         let verdict =
-            judge(&policy(LockMode::Force), "GET", "models", Some("client_version=0.163.0&model=gpt%2D4o"), b"");
+            judge_body(&policy(LockMode::Force), "GET", "models", Some("client_version=0.163.0&model=gpt%2D4o"), b"");
         let Verdict::Forward { query, forced, .. } = verdict else { panic!() };
         assert_eq!(query.as_deref(), Some("client_version=0.163.0&model=gpt-pin"));
         assert_eq!(forced, [Attempt { syntax: "query model", attempted: "gpt-4o".into() }]);
-        let verdict = judge(&policy(LockMode::Reject), "GET", "models", Some("model=gpt-4o"), b"");
+        let verdict = judge_body(&policy(LockMode::Reject), "GET", "models", Some("model=gpt-4o"), b"");
         assert!(matches!(verdict, Verdict::Reject { .. }));
-        let verdict = judge(&policy(LockMode::Reject), "GET", "models", Some("client_version=0.163.0"), b"");
+        let verdict = judge_body(&policy(LockMode::Reject), "GET", "models", Some("client_version=0.163.0"), b"");
         assert!(matches!(verdict, Verdict::Forward { .. }));
+    }
+
+    #[test]
+    fn turn_metadata_names_the_pin_in_headers_and_body() {
+        let mut attempts = Vec::new();
+        let header =
+            pin_header(HeaderModel::JsonObject, r#"{"model":"gpt-4o","session_id":"s"}"#, "gpt-pin", &mut attempts);
+        assert_eq!(
+            serde_json::from_str::<Value>(&header).unwrap(),
+            serde_json::json!({"model": "gpt-pin", "session_id": "s"})
+        );
+        assert_eq!(pin_header(HeaderModel::JsonObject, "not json", "gpt-pin", &mut attempts), "{}");
+        assert_eq!(pin_header(HeaderModel::Assignment, "model=gpt-4o", "gpt-pin", &mut attempts), "model=gpt-pin");
+        assert_eq!(attempts.len(), 3);
+        let mut none = Vec::new();
+        pin_header(HeaderModel::JsonObject, r#"{"model":"gpt-pin"}"#, "gpt-pin", &mut none);
+        pin_header(HeaderModel::Assignment, "model=gpt-pin", "gpt-pin", &mut none);
+        assert!(none.is_empty());
+        let body = br#"{"model":"gpt-pin","client_metadata":{"x-codex-turn-metadata":"{\"model\":\"gpt-4o\"}"}}"#;
+        let verdict = judge_body(&policy(LockMode::Force), "POST", "responses", None, body);
+        let Verdict::Forward { body: Some(sent), forced, .. } = verdict else { panic!() };
+        let sent: Value = serde_json::from_slice(&sent).unwrap();
+        assert_eq!(sent["client_metadata"]["x-codex-turn-metadata"], r#"{"model":"gpt-pin"}"#);
+        assert_eq!(forced, [Attempt { syntax: "body client_metadata", attempted: "gpt-4o".into() }]);
+        assert!(matches!(
+            judge_body(&policy(LockMode::Reject), "POST", "responses", None, body),
+            Verdict::Reject { .. }
+        ));
+        let header_attempt = vec![Attempt { syntax: "header x-codex-turn-metadata", attempted: "gpt-4o".into() }];
+        let verdict =
+            judge(&policy(LockMode::Reject), "POST", "responses", None, br#"{"model":"gpt-pin"}"#, header_attempt);
+        assert!(matches!(verdict, Verdict::Reject { .. }));
     }
 
     #[test]

@@ -239,22 +239,23 @@ impl Gate {
             Err((status, reason)) => return self.refuse(status, "bad_body", reason),
         };
         let query = parts.uri.query();
-        let (endpoint, query, body, forced) =
-            match gate::judge(&self.policy, parts.method.as_str(), &rest, query, &body) {
-                Verdict::Forward { endpoint, query, body, forced } => (endpoint, query, body, forced),
-                Verdict::Reject { attempts } => {
-                    let message = gate::reject_message(&self.policy, &attempts);
-                    self.report(Action::Rejected, &attempts, &path_of(&rest), &message);
-                    return json_response(StatusCode::BAD_REQUEST, gate::error_body("model_locked", &message));
-                }
-                Verdict::Refuse { status, reason } => return self.refuse(status, "not_forwarded", reason),
-            };
+        let (headers, header_attempts) = pin_model_headers(&parts.headers, &self.policy.model);
+        let verdict = gate::judge(&self.policy, parts.method.as_str(), &rest, query, &body, header_attempts);
+        let (endpoint, query, body, forced) = match verdict {
+            Verdict::Forward { endpoint, query, body, forced } => (endpoint, query, body, forced),
+            Verdict::Reject { attempts } => {
+                let message = gate::reject_message(&self.policy, &attempts);
+                self.report(Action::Rejected, &attempts, &path_of(&rest), &message);
+                return text_response(StatusCode::BAD_REQUEST, message);
+            }
+            Verdict::Refuse { status, reason } => return self.refuse(status, "not_forwarded", reason),
+        };
         if !forced.is_empty() {
             let message =
                 format!("{PREFIX}: warning: forced OPENCLAW_MODEL={:?} over {}", self.policy.model, list(&forced));
             self.report(Action::Forced, &forced, &path_of(&rest), &message);
         }
-        let chatgpt = parts.headers.contains_key(CHATGPT_ACCOUNT_HEADER);
+        let chatgpt = headers.contains_key(CHATGPT_ACCOUNT_HEADER);
         let upstream = if chatgpt { &self.settings.chatgpt_upstream } else { &self.settings.api_upstream };
         let uri = match upstream.uri(endpoint.path, query.as_deref()) {
             Ok(uri) => uri,
@@ -264,8 +265,8 @@ impl Gate {
         };
         let body = Bytes::from(body.unwrap_or_default());
         let mut outgoing = Request::builder().method(parts.method.clone()).uri(uri);
-        if let Some(headers) = outgoing.headers_mut() {
-            copy_request_headers(&parts.headers, headers, body.len());
+        if let Some(outgoing_headers) = outgoing.headers_mut() {
+            copy_request_headers(&headers, outgoing_headers, body.len());
         }
         let outgoing = outgoing.body(Full::new(body)).expect("a request from valid parts");
         match self.client.request(outgoing).await {
@@ -322,6 +323,31 @@ fn list(attempts: &[Attempt]) -> String {
 fn health_body(policy: &Policy) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({"status": "ok", "model": policy.model, "mode": policy.mode.as_str()}))
         .expect("a JSON value serialises")
+}
+
+/// The headers with the model pinned in each of `gate::MODEL_HEADERS`, and what they asked for.
+fn pin_model_headers(headers: &HeaderMap, pin: &str) -> (HeaderMap, Vec<Attempt>) {
+    let mut pinned = headers.clone();
+    let mut attempts = Vec::new();
+    for (name, kind) in gate::MODEL_HEADERS {
+        let values: Vec<String> =
+            pinned.get_all(*name).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect();
+        pinned.remove(*name);
+        for value in values {
+            let value = gate::pin_header(*kind, &value, pin, &mut attempts);
+            // The pin has no control characters (policy) and JSON escapes them: a valid header value.
+            pinned.append(*name, HeaderValue::from_bytes(value.as_bytes()).expect("a pinned header value is valid"));
+        }
+    }
+    (pinned, attempts)
+}
+
+/// A plain-text answer: codex 0.163.0 prints a 400's body verbatim and does not retry it.
+fn text_response(status: StatusCode, message: String) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(message)).map_err(|never| match never {}).boxed());
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Body> {
