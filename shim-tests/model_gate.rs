@@ -64,7 +64,7 @@ impl Run {
             Layer::Force => Some(Gate::start("force", &world.setup.mock.base_url, &[])),
             Layer::Reject => Some(Gate::start("reject", &world.setup.mock.base_url, &[])),
         };
-        let etc = gate.as_ref().map_or_else(EtcCodex::empty, |g| EtcCodex::for_gate(&g.url));
+        let etc = gate.as_ref().map_or_else(EtcCodex::empty, |g| support::gate::etc_for_gate(&g.url));
         Run { world, layer, gate, etc }
     }
 
@@ -686,7 +686,7 @@ fn upstream_down_is_a_clear_502_and_codex_fails_without_another_endpoint() {
     drop(dead);
     let run = Run::new(Layer::Force, Script::Plain);
     let gate = Gate::start("force", &dead_url, &[]);
-    let etc = EtcCodex::for_gate(&gate.url);
+    let etc = support::gate::etc_for_gate(&gate.url);
     let run = Run { etc, gate: Some(gate), ..run };
     let (status, _, body) = http(&run.gate().url, "POST", "/v1/responses", &[], &responses_body(PIN, 1));
     assert_eq!(status, 502);

@@ -2,7 +2,7 @@
 //! namespace (the machine's `/etc` is never touched), and the real codex run there by path.
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -88,47 +88,9 @@ impl Drop for Gate {
     }
 }
 
-/// A `/etc/codex` for the real codex, mounted over the machine's in a private mount namespace.
-pub struct EtcCodex {
-    dir: tempfile::TempDir,
-}
+pub use super::etc_codex::EtcCodex;
 
-impl EtcCodex {
-    /// `/etc/codex` holding the requirements.toml `openclaw-model-gate requirements` prints for `gate_url`.
-    pub fn for_gate(gate_url: &str) -> EtcCodex {
-        let etc = EtcCodex::empty();
-        let output = Command::new(gate_binary()).args(["requirements", "--gate-url", gate_url]).output().unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        std::fs::write(etc.codex_dir().join("requirements.toml"), output.stdout).unwrap();
-        etc
-    }
-
-    /// An empty `/etc/codex`: the control runs, without the gate.
-    pub fn empty() -> EtcCodex {
-        let etc = EtcCodex { dir: tempfile::tempdir().unwrap() };
-        for sub in ["codex", "upper", "work"] {
-            std::fs::create_dir_all(etc.dir.path().join(sub)).unwrap();
-        }
-        etc
-    }
-
-    pub fn codex_dir(&self) -> PathBuf {
-        self.dir.path().join("codex")
-    }
-
-    /// `program args…` in a private mount namespace whose `/etc/codex` is this one: `/etc` is an
-    /// overlay (so `/etc/codex` can exist there without being made on the machine), and this
-    /// directory is bound over `/etc/codex`.
-    pub fn command(&self, program: &Path) -> Command {
-        const SCRIPT: &str = r#"set -e
-mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1/upper,workdir=$1/work" /etc
-mkdir -p /etc/codex
-mount --bind "$1/codex" /etc/codex
-shift
-exec "$@""#;
-        let mut command = Command::new("unshare");
-        command.args(["--mount", "--propagation", "private", "--", "sh", "-c", SCRIPT, "sh"]);
-        command.arg(self.dir.path()).arg(program);
-        command
-    }
+/// `/etc/codex` holding the requirements.toml `openclaw-model-gate requirements` prints for `gate_url`.
+pub fn etc_for_gate(gate_url: &str) -> EtcCodex {
+    EtcCodex::with_requirements(&gate_binary(), gate_url)
 }

@@ -204,6 +204,7 @@ impl Tree {
 pub mod codex_env;
 pub mod compose_stack;
 pub mod docker;
+pub mod etc_codex;
 pub mod gate;
 pub mod mock_api;
 
