@@ -47,23 +47,27 @@ test-python: shim codex-cli
 
 SDKVENV := target/sdkvenv
 
-## test-sdk: OpenAI's Python SDK for Codex (pinned, hash-checked) through the shim and its app-server guard
+## test-sdk: OpenAI's Python SDK for Codex (pinned, hash-checked) through the shim and its app-server guard,
+## and with its bundled codex through the model gate (root: a private mount namespace)
 test-sdk: shim codex-cli
 	cargo build --example mock_api
 	test -x $(SDKVENV)/bin/python || python3 -m venv $(SDKVENV)
 	$(SDKVENV)/bin/pip install --quiet --disable-pip-version-check --only-binary=:all: --require-hashes -r shim-tests/sdk/requirements.txt
 	$(SDKVENV)/bin/pip install --quiet --disable-pip-version-check pytest==$(PYTEST_VERSION)
+	# In a private mount namespace: the model gate's test mounts its own /etc/codex there.
 	OPENCLAW_TEST_SHIM=$(CURDIR)/$(STAGED_SHIM) CODEX_BIN="$$(packaging/fetch-codex.sh)" \
-	  OPENCLAW_MOCK_API=$(CURDIR)/target/debug/examples/mock_api \
-	  $(SDKVENV)/bin/python -m pytest -q -p no:cacheprovider shim-tests/sdk
+	  OPENCLAW_MOCK_API=$(CURDIR)/target/debug/examples/mock_api OPENCLAW_TEST_GATE=$(CURDIR)/$(STAGED_GATE) \
+	  unshare --mount --propagation private $(SDKVENV)/bin/python -m pytest -q -p no:cacheprovider shim-tests/sdk
 
 ## bench: what the shim costs per call: medians vs a direct run, the C and Rust execve floors, a bash
-## wrapper and the real codex; peak RSS; fails if the static shim exceeds its size or RSS budget
+## wrapper and the real codex; peak RSS; fails if the static shim exceeds its size or RSS budget.
+## Then the model gate: added latency to first byte, 10 MB stream throughput, RSS with 50 streams.
 # BASELINE=path/to/another/codex-shim measures a second build in the same rounds.
 bench: shim codex-cli
 	cargo build --quiet --release --locked --target $(MUSL_TARGET) --example execve_floor
 	EXECVE_FLOOR=target/$(MUSL_TARGET)/release/examples/execve_floor \
 	  cargo bench --bench startup -- $(STAGED_SHIM) "$$(packaging/fetch-codex.sh)" $(BASELINE)
+	cargo bench --bench gate -- $(STAGED_GATE)
 
 # python:3.11-slim when the engine has it, else a local stand-in built from Debian packages.
 BASE_IMAGE ?= $(shell docker image inspect python:3.11-slim >/dev/null 2>&1 && echo python:3.11-slim || packaging/make-base-image.sh)
