@@ -52,8 +52,13 @@ fn serve(stream: TcpStream, hold: &Barrier) {
             let _ = writer.write_all(b"0\r\n\r\n");
             continue;
         }
-        let payload = if text.contains("\"big\"") { big_payload() } else { b"data: {\"type\":\"response.completed\"}\n\n".to_vec() };
-        let head = format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\n\r\n", payload.len());
+        let payload = if text.contains("\"big\"") {
+            big_payload()
+        } else {
+            b"data: {\"type\":\"response.completed\"}\n\n".to_vec()
+        };
+        let head =
+            format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\n\r\n", payload.len());
         if writer.write_all(head.as_bytes()).and_then(|_| writer.write_all(&payload)).is_err() {
             return;
         }
@@ -102,7 +107,10 @@ impl Client {
 
     fn send(&mut self, kind: &str) {
         let body = format!(r#"{{"model":"gpt-other","stream":true,"input":"{kind}"}}"#);
-        let head = format!("POST /v1/responses HTTP/1.1\r\nhost: b\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", body.len());
+        let head = format!(
+            "POST /v1/responses HTTP/1.1\r\nhost: b\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
         self.writer.write_all(format!("{head}{body}").as_bytes()).unwrap();
     }
 
@@ -183,8 +191,10 @@ fn vm_kb(pid: u32, field: &str) -> u64 {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let full = std::env::args().any(|a| a == "--bench");
-    let gate = args.first().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_openclaw-model-gate")));
-    let rounds = if full { std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(2000) } else { 50 };
+    let gate =
+        args.first().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_openclaw-model-gate")));
+    let rounds =
+        if full { std::env::var("BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(2000) } else { 50 };
     let hold = Arc::new(Barrier::new(STREAMS + 1));
     let upstream_url = upstream(hold.clone());
     let (mut child, gate_url) = start_gate(&gate, &upstream_url);
