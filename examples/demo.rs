@@ -100,7 +100,11 @@ fn main() {
     }
     println!(
         "\n{}",
-        if pinned { "OK: every request used the pinned model." } else { "FAILED: a request used another model." }
+        if pinned {
+            "OK: every request through a layer used the pinned model."
+        } else {
+            "FAILED: a request through a layer used another model."
+        }
     );
     std::process::exit(if pinned { 0 } else { 1 });
 }

@@ -609,7 +609,7 @@ fn openclaw_and_worker_never_share_a_volume_and_down_openclaw_leaves_the_rest() 
     }
     let stack = Stack::new();
     stack.up(true, &[]);
-    assert_eq!(stack.services(), ["api", "codex-worker", "openclaw"]);
+    assert_eq!(stack.services(), ["api", "codex-worker", "openclaw", "openclaw-model-gate"]);
     let api = stack.wait_running("api", Duration::from_secs(10));
     let worker = stack.wait_running("codex-worker", Duration::from_secs(10));
     let openclaw = stack.wait_running("openclaw", Duration::from_secs(10));
@@ -643,8 +643,9 @@ fn openclaw_and_worker_never_share_a_volume_and_down_openclaw_leaves_the_rest() 
     assert_eq!(exec("openclaw", &["/standin", "exists", "/home/app/.codex/worker-file"], ""), Some(1));
     assert_eq!(exec("codex-worker", &["/standin", "exists", "/home/app/.codex/openclaw-file"], ""), Some(1));
 
-    // `--profile openclaw down openclaw`: OpenClaw's container goes, the rest keeps running.
-    stack.compose_ok(&["--profile", "openclaw", "down", "openclaw"]);
+    // `--profile openclaw down openclaw openclaw-model-gate`: OpenClaw's containers go, the rest
+    // keeps running.
+    stack.compose_ok(&["--profile", "openclaw", "down", "openclaw", "openclaw-model-gate"]);
     assert_eq!(stack.services(), ["api", "codex-worker"]);
     for (service, before) in [("api", &api), ("codex-worker", &worker)] {
         let now = stack.inspect(service);
@@ -695,12 +696,13 @@ fn make_up_and_down_follow_openclaw_enabled() {
     make("up", &[], &[]);
     assert_eq!(stack.services(), ["api", "codex-worker"]);
     make("up", &[("OPENCLAW_ENABLED", "true")], &[]);
-    assert_eq!(stack.services(), ["api", "codex-worker", "openclaw"]);
+    assert_eq!(stack.services(), ["api", "codex-worker", "openclaw", "openclaw-model-gate"]);
+    // SERVICES=openclaw means OpenClaw's containers: its model gate goes with it.
     make("down", &[("OPENCLAW_ENABLED", "true")], &["SERVICES=openclaw"]);
     assert_eq!(stack.services(), ["api", "codex-worker"]);
     std::fs::write(stack.dir.path().join(".env"), "OPENCLAW_ENABLED=true\n").unwrap();
     make("up", &[], &["SERVICES=openclaw"]);
-    assert_eq!(stack.services(), ["api", "codex-worker", "openclaw"]);
+    assert_eq!(stack.services(), ["api", "codex-worker", "openclaw", "openclaw-model-gate"]);
     make("down", &[], &[]);
     assert_eq!(stack.services(), Vec::<String>::new());
     assert!(cs::volume_exists(&stack.openclaw_codex_volume), "make down keeps volumes");

@@ -8,7 +8,6 @@ the machine's /etc is never touched. Control: the same calls with an empty /etc/
 """
 
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -17,7 +16,7 @@ import codex_cli_bin
 import pytest
 from openai_codex import ApprovalMode, Codex, CodexConfig
 
-from test_app_server_sdk import PIN, Mock
+from conftest import PIN
 
 GATE = os.environ.get("OPENCLAW_TEST_GATE", "")
 
@@ -56,21 +55,6 @@ class Gate:
     def stop(self):
         self.proc.kill()
         self.proc.wait()
-
-
-@pytest.fixture
-def world():
-    tmp = Path(tempfile.mkdtemp(prefix="openclaw-sdk-gate-"))
-    mock = Mock(tmp)
-    home = tmp / "codex-home"
-    home.mkdir()
-    (home / "config.toml").write_text(
-        'model = "gpt-other-from-user-config"\nmodel_provider = "mock"\n[model_providers.mock]\nname = "mock"\n'
-        f'base_url = "{mock.base_url}"\nwire_api = "responses"\nrequest_max_retries = 0\nstream_max_retries = 0\n'
-    )
-    yield {"tmp": tmp, "mock": mock, "home": home}
-    mock.stop()
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def bundled(world):

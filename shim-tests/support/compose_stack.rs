@@ -191,6 +191,12 @@ fn standin_binary() -> &'static Path {
     })
 }
 
+/// `tar MODE` (`-cf` creates, `-rf` appends) of `entries` under `root`, owned by uid/gid `owner`.
+fn tar_entries(root: &Path, tar: &Path, owner: u32, mode: &str, entries: &[&str]) {
+    let owner = [format!("--owner={owner}"), format!("--group={owner}")];
+    run_ok(Command::new("tar").arg("-C").arg(root).arg("--numeric-owner").args(owner).arg(mode).arg(tar).args(entries));
+}
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A name no other test, run or person uses: `occ<pid>-<counter>-<nanos>`.
@@ -252,22 +258,8 @@ impl Stack {
             .unwrap();
         std::fs::write(root.join("etc/group"), "root:x:0:\napp:x:1000:\n").unwrap();
         let tar = self.dir.path().join("standin.tar");
-        run_ok(
-            Command::new("tar")
-                .arg("-C")
-                .arg(&root)
-                .args(["--numeric-owner", "--owner=0", "--group=0", "-cf"])
-                .arg(&tar)
-                .args(["standin", "etc"]),
-        );
-        run_ok(
-            Command::new("tar")
-                .arg("-C")
-                .arg(&root)
-                .args(["--numeric-owner", "--owner=1000", "--group=1000", "-rf"])
-                .arg(&tar)
-                .args(["home", "var"]),
-        );
+        tar_entries(&root, &tar, 0, "-cf", &["standin", "etc"]);
+        tar_entries(&root, &tar, 1000, "-rf", &["home", "var"]);
         run_ok(docker().args(["import", "--change", r#"ENTRYPOINT ["/standin"]"#]).arg(&tar).arg(&self.standin));
     }
 
@@ -280,14 +272,7 @@ impl Stack {
         std::fs::create_dir_all(&root).unwrap();
         std::fs::copy(&staged, root.join("openclaw-model-gate")).unwrap();
         let tar = self.dir.path().join("gate.tar");
-        run_ok(
-            Command::new("tar")
-                .arg("-C")
-                .arg(&root)
-                .args(["--numeric-owner", "--owner=0", "--group=0", "-cf"])
-                .arg(&tar)
-                .arg("openclaw-model-gate"),
-        );
+        tar_entries(&root, &tar, 0, "-cf", &["openclaw-model-gate"]);
         run_ok(
             docker()
                 .args(["import", "--change", r#"ENTRYPOINT ["/openclaw-model-gate"]"#])
