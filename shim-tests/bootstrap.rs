@@ -199,10 +199,12 @@ fn success_then_no_op(shared: &Shared) {
     assert!(!labels.contains("com.docker.compose"), "{labels}");
     assert_eq!(env.leftovers(), Vec::<String>::new());
 
-    // The service itself, as operators will run it.
+    // The service itself, as operators will run it (without its dependencies, so the entrypoint
+    // checks requirements.toml but not the gate's health: `login status` makes no model request).
     let name = env.cleanup.container(&unique("bs-status"));
+    let gate_check = format!("{}=requirements", openclaw_codex::entrypoint::GATE_CHECK_VAR);
     let status = env
-        .compose(&["--profile", "openclaw", "run", "--rm", "--no-deps", "--user", "app"])
+        .compose(&["--profile", "openclaw", "run", "--rm", "--no-deps", "--user", "app", "--env", &gate_check])
         .args(["--name", &name, "-T", "openclaw", "codex", "login", "status"])
         .output()
         .unwrap();

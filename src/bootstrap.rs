@@ -18,8 +18,8 @@
 //! 9. the copy by the same helper (`volume.rs`: staged, journaled, per-file atomic replace; the
 //!    previous files kept until validation passes), with steps 5 and 6 checked again right before
 //!    the swap; or, with `--from-scratch`, `codex login --device-auth` in the service;
-//! 10. validation: `docker compose --profile openclaw run --rm --no-deps --user app openclaw codex
-//!     login status`, i.e. the service's entrypoint and the `codex` shim on the dedicated volume; on
+//! 10. validation: `docker compose --profile openclaw run --rm --no-deps --user app --env
+//!     OPENCLAW_GATE_CHECK=requirements openclaw codex login status`, i.e. the service's entrypoint and the `codex` shim on the dedicated volume; on
 //!     failure the previous credentials are put back.
 //!
 //! A run killed anywhere leaves the destination's journal; the next run rolls it back first.
@@ -652,7 +652,10 @@ impl Run<'_> {
     fn validate(&self, resolved: &Resolved) -> Result<String, Failure> {
         let name = unique("openclaw-bootstrap-validation");
         let mut args = self.compose_run(&name, "validation", resolved);
-        args.extend(["-T", SERVICE, "codex", "login", "status"].map(OsString::from));
+        // `login status` makes no model request: the entrypoint checks requirements.toml forces the
+        // gate, but does not need the gate service running (`--no-deps`).
+        let gate_check = format!("{}=requirements", crate::entrypoint::GATE_CHECK_VAR);
+        args.extend(["--env", &gate_check, "-T", SERVICE, "codex", "login", "status"].map(OsString::from));
         let ran = self
             .docker
             .run_streamed(&args)
@@ -937,7 +940,7 @@ pub fn run(opts: &Options) -> Result<Done, Failure> {
         if outcome == Outcome::Copy || plan.recovered {
             would.push(if opts.from_scratch { "log in".to_owned() } else { "copy".to_owned() });
         }
-        would.push("validate with `docker compose --profile openclaw run --rm --no-deps --user app openclaw codex login status`".to_owned());
+        would.push("validate with `docker compose --profile openclaw run --rm --no-deps --user app --env OPENCLAW_GATE_CHECK=requirements openclaw codex login status`".to_owned());
         r.note("dry run: nothing was changed");
         return Ok(Done {
             summary: format!("dry run: would {}", would.join(", then ")),

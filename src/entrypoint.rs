@@ -9,7 +9,7 @@
 //! | 3 | `auth.json` holds a credential (`{}` passes `login status`) | 73 |
 //! | 4 | `codex` on PATH is the shim | 74 |
 //! | 4 | a real codex exists behind it | 75 |
-//! | 5 | `/etc/codex/requirements.toml` forces the model gate, which answers healthy with the same pin and mode (waits up to 30 s) | 76 |
+//! | 5 | `/etc/codex/requirements.toml` forces the model gate, which answers healthy with the same pin and mode (waits up to `OPENCLAW_GATE_WAIT` s, default 30; `OPENCLAW_GATE_CHECK=requirements`: the file only) | 76 |
 //! | 6 | log the model, lock mode, app-server guard and gate (audit record `started`); a missing guard is a warning | – |
 //! | 7 | exec the server command (default `openclaw serve`): not found 127, not executable 126 | 126, 127 |
 
@@ -224,6 +224,11 @@ pub fn ask_shim() -> Result<Value, StartupError> {
 /// `OPENCLAW_GATE_WAIT` seconds, default 30.
 const GATE_WAIT_VAR: &str = "OPENCLAW_GATE_WAIT";
 const GATE_WAIT_DEFAULT: u64 = 30;
+/// `health` (default): the gate must answer healthy with our pin; `requirements`: only the file is
+/// checked — for a command that makes no model request (the bootstrap's `codex login status`),
+/// which must not need the gate running. Either way requirements.toml forces every request to the
+/// gate, so a gate that is down fails codex closed.
+pub const GATE_CHECK_VAR: &str = "OPENCLAW_GATE_CHECK";
 
 /// Step 5: the requirements force every codex to the gate, and the gate pins what we pin. Returns
 /// the gate's URL.
@@ -241,6 +246,15 @@ fn check_gate(policy: &Policy) -> Result<String, StartupError> {
             crate::gate::PROVIDER_ID
         ))
     })?;
+    match env(GATE_CHECK_VAR).as_deref().map(|v| v.to_string_lossy().trim().to_ascii_lowercase()).as_deref() {
+        None | Some("health") => {}
+        Some("requirements") => return Ok(format!("{url} (health not checked: {GATE_CHECK_VAR}=requirements)")),
+        Some(other) => {
+            return Err(gate(format!(
+                "{GATE_CHECK_VAR}={other:?} is not a check: use \"health\" (default) or \"requirements\""
+            )))
+        }
+    }
     let wait = env(GATE_WAIT_VAR).and_then(|v| v.to_str()?.trim().parse().ok()).unwrap_or(GATE_WAIT_DEFAULT);
     let deadline = std::time::Instant::now() + Duration::from_secs(wait);
     let answer = loop {
