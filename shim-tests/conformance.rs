@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 use bypass_env::{Script, World};
 use help_text::{HelpPage, Values};
-use openclaw_codex::grammar::{Arity, CommandSpec, ROOT};
+use openclaw_codex::grammar::{Arity, CommandSpec, OptSpec, ROOT};
 use support::mock_api::Request;
 use support::PIN;
 
@@ -287,6 +287,136 @@ fn the_drift_check_reports_each_kind_of_difference() {
     let problems = compare(&[], &ROOT, &help_text::parse(&root_edited));
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert!(problems[0].contains("the table has alias `e`"), "{problems:#?}");
+}
+
+// ------------------------------------------------------------------------------------------------
+// Usage rules: what the table says clap rejects (an option given twice, a value starting with `-`)
+// against what the real CLI does with each option of each command.
+// ------------------------------------------------------------------------------------------------
+
+/// `codex ARGS` run directly (no shim) the way `real_help` runs it: exit code and stderr.
+fn real_run(home: &Path, args: &[String]) -> Result<(Option<i32>, String), String> {
+    let output = Command::new(support::real_codex_binary())
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", home)
+        .env("CODEX_HOME", home)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run codex: {e}"))?;
+    Ok((output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned()))
+}
+
+/// Values tried in turn until the option accepts one (`--opt=V --help` exits 0).
+const PROBE_VALUES: &[&str] = &[
+    "x",
+    "1",
+    "read-only",
+    "x=1",
+    "never",
+    "stdio://",
+    "standard",
+    "auto",
+    "capability-token",
+    "http://127.0.0.1:1",
+    "00000000-0000-0000-0000-000000000000",
+    "isolate",
+    "noise",
+    "127.0.0.1:1",
+];
+
+/// The differences between `spec`'s usage rules and the real CLI, for one option of `path`. Every
+/// probe ends in an error or `--help` (which stops clap where it stands), so nothing runs.
+fn probe_option(home: &Path, path: &[&str], spec: &OptSpec) -> Vec<String> {
+    let at = format!("`codex {}` --{}", path.join(" "), spec.long);
+    let run = |tail: &[String]| {
+        let mut args: Vec<String> = path.iter().map(|p| p.to_string()).collect();
+        args.extend(tail.iter().cloned());
+        real_run(home, &args)
+    };
+    let long = format!("--{}", spec.long);
+    let mut problems = Vec::new();
+    let twice = |value: Option<&str>| -> Result<bool, String> {
+        let token = value.map_or(long.clone(), |v| format!("{long}={v}"));
+        let (code, stderr) = run(&[token.clone(), token, "--help".into()])?;
+        match code {
+            Some(0) => Ok(true),
+            Some(2) if stderr.contains("cannot be used multiple times") => Ok(false),
+            _ => Err(format!("given twice: exit {code:?}: {}", stderr.trim())),
+        }
+    };
+    let repeats = if spec.arity == Arity::Flag {
+        twice(None)
+    } else {
+        let accepted = PROBE_VALUES
+            .iter()
+            .find(|v| run(&[format!("{long}={v}"), "--help".into()]).is_ok_and(|(code, _)| code == Some(0)));
+        match accepted {
+            Some(value) => twice(Some(value)),
+            None => Err("accepts none of the probe values".to_owned()),
+        }
+    };
+    match repeats {
+        Ok(repeats) if repeats != spec.repeats => {
+            problems.push(format!("{at}: repeats={repeats} in the CLI, {} in the table", spec.repeats))
+        }
+        Ok(_) => {}
+        Err(why) => problems.push(format!("{at}: {why}")),
+    }
+    if spec.arity != Arity::Flag {
+        // `-h` as the value: clap either takes it (hyphen values: the bogus option then fails) or
+        // reports the value missing; help printed would mean an optional value the table cannot hold.
+        match run(&[long.clone(), "-h".into(), "--zz-probe".into()]) {
+            Ok((Some(2), stderr)) if stderr.contains("a value is required for") => {
+                if spec.hyphen_values {
+                    problems.push(format!("{at}: takes no value starting with `-` in the CLI"));
+                }
+            }
+            Ok((Some(2), stderr)) if stderr.contains("'--zz-probe'") || stderr.contains("invalid value '-h'") => {
+                if !spec.hyphen_values {
+                    problems.push(format!("{at}: takes a value starting with `-` in the CLI"));
+                }
+            }
+            Ok((code, stderr)) => problems.push(format!("{at} -h: exit {code:?}: {}", stderr.trim())),
+            Err(e) => problems.push(e),
+        }
+    }
+    problems
+}
+
+#[test]
+fn usage_rules_match_the_real_cli() {
+    let home = tempfile::tempdir().unwrap();
+    let options: Vec<(Vec<&str>, &OptSpec)> = table_commands()
+        .into_iter()
+        .flat_map(|(path, spec)| {
+            spec.all_options().filter(|o| !["help", "version"].contains(&o.long)).map(move |o| (path.clone(), o))
+        })
+        .collect();
+    let problems: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = options
+            .chunks(options.len().div_ceil(2))
+            .map(|chunk| {
+                let home = home.path();
+                scope.spawn(move || chunk.iter().flat_map(|(path, spec)| probe_option(home, path, spec)).collect())
+            })
+            .collect();
+        workers.into_iter().flat_map(|w: std::thread::ScopedJoinHandle<Vec<String>>| w.join().unwrap()).collect()
+    });
+    assert!(options.len() > 300, "only {} options probed", options.len());
+    // Control: the probes see a wrong entry of either kind.
+    let exec = ROOT.find_subcommand("exec").unwrap();
+    let oss = OptSpec { repeats: true, ..*exec.find_long("oss").unwrap() };
+    let add_dir = OptSpec { repeats: false, hyphen_values: true, ..*exec.find_long("add-dir").unwrap() };
+    assert_eq!(probe_option(home.path(), &["exec"], &oss).len(), 1, "a repeating --oss went unseen");
+    assert_eq!(probe_option(home.path(), &["exec"], &add_dir).len(), 2, "a wrong --add-dir went unseen");
+    assert!(
+        problems.is_empty(),
+        "the usage rules of the grammar table differ from the real CLI in {} place(s):\n  {}",
+        problems.len(),
+        problems.join("\n  ")
+    );
 }
 
 // ------------------------------------------------------------------------------------------------

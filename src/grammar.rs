@@ -47,12 +47,21 @@ pub enum Meaning {
     AutoReview,
 }
 
+/// One option of one command. `repeats` and `hyphen_values` decide, with `arity`, which argvs clap
+/// rejects (exit 2): the shim refuses those rather than rewrite them (`argv::Usage`). Probed against
+/// the real CLI by the conformance suite (`usage_rules_match_the_real_cli`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OptSpec {
     pub short: Option<char>,
     pub long: &'static str,
     pub arity: Arity,
     pub meaning: Meaning,
+    /// clap accepts it more than once at one command (`ArgAction::Append`); any other option given
+    /// twice is a usage error ("cannot be used multiple times").
+    pub repeats: bool,
+    /// clap takes a separate value starting with `-` (`allow_hyphen_values`); otherwise such a token
+    /// ends the option's values and a value-taking option left without one is a usage error.
+    pub hyphen_values: bool,
 }
 
 /// Where a command's own arguments end and another program's begin.
@@ -111,17 +120,24 @@ impl CommandSpec {
     }
 }
 
+const fn opt(short: Option<char>, long: &'static str, arity: Arity) -> OptSpec {
+    OptSpec { short, long, arity, meaning: Meaning::Plain, repeats: false, hyphen_values: false }
+}
 const fn flag(short: Option<char>, long: &'static str) -> OptSpec {
-    OptSpec { short, long, arity: Arity::Flag, meaning: Meaning::Plain }
+    opt(short, long, Arity::Flag)
 }
 const fn one(short: Option<char>, long: &'static str) -> OptSpec {
-    OptSpec { short, long, arity: Arity::One, meaning: Meaning::Plain }
+    opt(short, long, Arity::One)
 }
 const fn many(short: Option<char>, long: &'static str) -> OptSpec {
-    OptSpec { short, long, arity: Arity::Many, meaning: Meaning::Plain }
+    opt(short, long, Arity::Many)
 }
 const fn means(spec: OptSpec, meaning: Meaning) -> OptSpec {
     OptSpec { meaning, ..spec }
+}
+/// May be given more than once.
+const fn repeats(spec: OptSpec) -> OptSpec {
+    OptSpec { repeats: true, ..spec }
 }
 
 const fn cmd(name: &'static str, options: &'static [&'static [OptSpec]]) -> CommandSpec {
@@ -144,9 +160,9 @@ const fn guarded_stream(spec: CommandSpec) -> CommandSpec {
 
 // Accepted by every command (clap `global` options and help).
 const GLOBAL: &[OptSpec] = &[
-    means(one(Some('c'), "config"), Meaning::Config),
-    means(one(None, "enable"), Meaning::Enable),
-    means(one(None, "disable"), Meaning::Disable),
+    repeats(means(one(Some('c'), "config"), Meaning::Config)),
+    repeats(means(one(None, "enable"), Meaning::Enable)),
+    repeats(means(one(None, "disable"), Meaning::Disable)),
     flag(Some('h'), "help"),
 ];
 const VERSION: &[OptSpec] = &[flag(Some('V'), "version")];
@@ -157,7 +173,7 @@ const REMOTE: &[OptSpec] = &[means(one(None, "remote"), Meaning::Remote), one(No
 // The session options of the TUI, `exec`, `resume`, `fork`, `queue`, `archive`, ...
 const SESSION: &[OptSpec] = &[
     flag(None, "strict-config"),
-    many(Some('i'), "image"),
+    repeats(many(Some('i'), "image")),
     MODEL,
     means(flag(None, "oss"), Meaning::Oss),
     means(one(None, "local-provider"), Meaning::LocalProvider),
@@ -168,7 +184,7 @@ const SESSION: &[OptSpec] = &[
     flag(None, "dangerously-bypass-hook-trust"),
     one(Some('C'), "cd"),
     flag(None, "worktree"),
-    one(None, "add-dir"),
+    repeats(one(None, "add-dir")),
 ];
 const TUI: &[OptSpec] =
     &[one(Some('a'), "ask-for-approval"), flag(None, "search"), flag(None, "no-alt-screen"), flag(None, "no-daemon")];
@@ -194,7 +210,7 @@ const EXEC_COMMON: &[OptSpec] = &[
     one(Some('o'), "output-last-message"),
 ];
 // `exec resume`/`exec fork` take one image per `-i`, unlike `exec`.
-const SINGLE_IMAGE: &[OptSpec] = &[one(Some('i'), "image")];
+const SINGLE_IMAGE: &[OptSpec] = &[repeats(one(Some('i'), "image"))];
 const REVIEW_TARGET: &[OptSpec] =
     &[flag(None, "uncommitted"), one(None, "base"), one(None, "commit"), one(None, "title")];
 const WS_SERVER: &[OptSpec] = &[
@@ -266,7 +282,7 @@ pub static ROOT: CommandSpec = CommandSpec {
                         &[
                             GLOBAL,
                             &[
-                                one(None, "env"),
+                                repeats(one(None, "env")),
                                 one(None, "url"),
                                 one(None, "bearer-token-env-var"),
                                 one(None, "oauth-client-id"),
@@ -279,7 +295,7 @@ pub static ROOT: CommandSpec = CommandSpec {
                 },
                 cmd("get", &[GLOBAL, JSON]),
                 cmd("list", &[GLOBAL, JSON]),
-                cmd("login", &[GLOBAL, &[flag(None, "no-browser"), one(None, "scopes"), OAUTH_REGISTRATION]]),
+                cmd("login", &[GLOBAL, &[flag(None, "no-browser"), repeats(one(None, "scopes")), OAUTH_REGISTRATION]]),
                 cmd("logout", &[GLOBAL]),
                 cmd("remove", &[GLOBAL]),
             ],
@@ -295,7 +311,7 @@ pub static ROOT: CommandSpec = CommandSpec {
                     "marketplace",
                     &[GLOBAL],
                     &[
-                        cmd("add", &[GLOBAL, JSON, &[one(None, "ref"), one(None, "sparse")]]),
+                        cmd("add", &[GLOBAL, JSON, &[one(None, "ref"), repeats(one(None, "sparse"))]]),
                         cmd("list", &[GLOBAL, JSON]),
                         cmd("remove", &[GLOBAL, JSON]),
                         cmd("upgrade", &[GLOBAL, JSON]),
@@ -356,7 +372,7 @@ pub static ROOT: CommandSpec = CommandSpec {
                     GLOBAL,
                     &[
                         one(None, "sandbox-state-json"),
-                        one(None, "sandbox-state-readable-root"),
+                        repeats(one(None, "sandbox-state-readable-root")),
                         flag(None, "sandbox-state-disable-network"),
                         one(Some('P'), "permission-profile"),
                         // A sandbox permission profile for the foreign command, not a model profile.
@@ -375,7 +391,7 @@ pub static ROOT: CommandSpec = CommandSpec {
                 unpinnable(group("app-server", &[GLOBAL], &[cmd("send-message-v2", &[GLOBAL])])),
                 cmd("clear-memories", &[GLOBAL]),
                 cmd("models", &[GLOBAL, &[flag(None, "bundled")]]),
-                cmd("prompt-input", &[GLOBAL, &[many(Some('i'), "image")]]),
+                cmd("prompt-input", &[GLOBAL, &[repeats(many(Some('i'), "image"))]]),
                 cmd("trace-reduce", &[GLOBAL, &[one(Some('o'), "output")]]),
             ],
         ),
@@ -392,7 +408,12 @@ pub static ROOT: CommandSpec = CommandSpec {
             &[
                 GLOBAL,
                 JSON,
-                &[flag(None, "apply"), one(None, "thread"), one(None, "max-mib-per-second"), flag(None, "verbose")],
+                &[
+                    flag(None, "apply"),
+                    repeats(one(None, "thread")),
+                    one(None, "max-mib-per-second"),
+                    flag(None, "verbose"),
+                ],
             ],
         ),
         cmd("unarchive", &[GLOBAL, REMOTE, SESSION]),
@@ -425,7 +446,14 @@ pub static ROOT: CommandSpec = CommandSpec {
                 trailing: Trailing::ForeignAfter(0),
                 ..cmd(
                     "check",
-                    &[GLOBAL, &[one(Some('r'), "rules"), flag(None, "pretty"), flag(None, "resolve-host-executables")]],
+                    &[
+                        GLOBAL,
+                        &[
+                            repeats(one(Some('r'), "rules")),
+                            flag(None, "pretty"),
+                            flag(None, "resolve-host-executables"),
+                        ],
+                    ],
                 )
             }],
         ),
