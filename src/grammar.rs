@@ -62,6 +62,10 @@ pub struct OptSpec {
     /// clap takes a separate value starting with `-` (`allow_hyphen_values`); otherwise such a token
     /// ends the option's values and a value-taking option left without one is a usage error.
     pub hyphen_values: bool,
+    /// Options of the same command it cannot be given with (clap `conflicts_with`), checked once the
+    /// whole argv is read. Listed for the options the shim replaces (`Meaning` other than `Plain`,
+    /// `Model`, `Config`): a replacement must not take a conflict away.
+    pub conflicts: &'static [&'static str],
 }
 
 /// Where a command's own arguments end and another program's begin.
@@ -111,6 +115,14 @@ impl CommandSpec {
         self.all_options().find(|o| o.short == Some(ch))
     }
 
+    /// `--name` or one of its hidden aliases (`OPTION_ALIASES`).
+    pub fn find_long_or_alias(&self, name: &str) -> Option<&'static OptSpec> {
+        self.find_long(name).or_else(|| {
+            let (_, long) = OPTION_ALIASES.iter().find(|(alias, _)| *alias == name)?;
+            self.find_long(long)
+        })
+    }
+
     /// clap adds a `help` subcommand to every command that has subcommands.
     pub fn find_subcommand(&self, name: &str) -> Option<&'static CommandSpec> {
         if name == "help" && !self.subcommands.is_empty() {
@@ -121,7 +133,7 @@ impl CommandSpec {
 }
 
 const fn opt(short: Option<char>, long: &'static str, arity: Arity) -> OptSpec {
-    OptSpec { short, long, arity, meaning: Meaning::Plain, repeats: false, hyphen_values: false }
+    OptSpec { short, long, arity, meaning: Meaning::Plain, repeats: false, hyphen_values: false, conflicts: &[] }
 }
 const fn flag(short: Option<char>, long: &'static str) -> OptSpec {
     opt(short, long, Arity::Flag)
@@ -179,7 +191,10 @@ const SESSION: &[OptSpec] = &[
     means(one(None, "local-provider"), Meaning::LocalProvider),
     means(one(Some('p'), "profile"), Meaning::Profile),
     one(Some('s'), "sandbox"),
-    means(flag(None, "approve-for-me"), Meaning::AutoReview),
+    OptSpec {
+        conflicts: &["sandbox", "dangerously-bypass-approvals-and-sandbox", "ask-for-approval"],
+        ..means(flag(None, "approve-for-me"), Meaning::AutoReview)
+    },
     flag(None, "dangerously-bypass-approvals-and-sandbox"),
     flag(None, "dangerously-bypass-hook-trust"),
     one(Some('C'), "cd"),
@@ -490,6 +505,14 @@ pub static ROOT: CommandSpec = CommandSpec {
         ),
     ],
 };
+
+/// Hidden long aliases (`alias = ...` in codex-rs, not shown by `--help`): `(alias, option)`.
+/// Checked against the real CLI by the conformance suite.
+pub const OPTION_ALIASES: &[(&str, &str)] =
+    &[("yolo", "dangerously-bypass-approvals-and-sandbox"), ("experimental-json", "json")];
+
+/// Options that make clap print and exit at once, whatever follows them.
+pub const SHORT_CIRCUIT: &[&str] = &["help", "version"];
 
 /// `app-server` subcommands that serve no client and choose no model (they print the protocol):
 /// run like any pinnable command.
