@@ -437,6 +437,9 @@ enum Expect {
     /// The real codex refuses the call itself with this exit code, shim or not: force and (for a
     /// benign argv) reject exit with it and send nothing; reject exits 77 for an attempt.
     CodexFails { code: i32, attempt: bool },
+    /// codex rejects the argv as a usage error (exit 2): the shim refuses it in both modes (exit
+    /// 64) rather than rewrite it, and nothing is sent.
+    Usage,
 }
 
 /// Where the case runs: the tree root (holding `a.png`, `b.png`), the trusted project, the git
@@ -468,6 +471,10 @@ const fn attempt(name: &'static str, args: &'static [&'static str]) -> Case {
 
 const fn refused(name: &'static str, args: &'static [&'static str]) -> Case {
     Case { expect: Expect::Refused, ..attempt(name, args) }
+}
+
+const fn usage(name: &'static str, args: &'static [&'static str]) -> Case {
+    Case { expect: Expect::Usage, ..attempt(name, args) }
 }
 
 const fn benign(name: &'static str, args: &'static [&'static str]) -> Case {
@@ -611,6 +618,35 @@ const IMAGE_LISTS: &[Case] = &[
         exec!["-i", "a.png", "b.png", "--local-provider", "ollama", "hi"]),
     attempt("exec -i a b -c model_provider=other PROMPT",
         exec!["-i", "a.png", "b.png", "-c", "model_provider=other", "hi"]),
+];
+
+/// Issue 15: an option the shim neutralises stands where codex reads the value of the option
+/// before it. codex rejects each (exit 2, the controls); removing the option made an argv codex
+/// accepts, with everything after `sandbox` (taken for a foreign command) unpinned. The last cases
+/// are what such a removal made, run through the shim and, as controls, without it.
+#[rustfmt::skip]
+const VALUE_SLOTS: &[Case] = &[
+    usage("issue 15: --add-dir --oss sandbox exec -m X",
+        &["--add-dir", "--oss", "sandbox", "exec", "--skip-git-repo-check", "--ephemeral", "-m", "gpt-evil", "hi"]),
+    usage("issue 15: --add-dir -p work sandbox exec -m X",
+        &["--add-dir", "-p", "work", "sandbox", "exec", "--skip-git-repo-check", "--ephemeral", "-m", "gpt-evil", "hi"]),
+    usage("issue 15: --add-dir --remote URL sandbox exec -m X",
+        &["--add-dir", "--remote", "ws://127.0.0.1:9", "sandbox", "exec", "--skip-git-repo-check", "--ephemeral",
+          "-m", "gpt-evil", "hi"]),
+    usage("issue 15: --add-dir --local-provider ollama sandbox exec -m X",
+        &["--add-dir", "--local-provider", "ollama", "sandbox", "exec", "--skip-git-repo-check", "--ephemeral",
+          "-m", "gpt-evil", "hi"]),
+    usage("issue 15: exec -c --oss model_provider=other", exec!["-c", "--oss", "model_provider=other", "hi"]),
+    usage("issue 15: exec -C --oss PROMPT", exec!["-C", "--oss", "hi"]),
+    usage("exec PROMPT --model (no value)", exec!["hi", "--model"]),
+    usage("--oss twice", &["--oss", "--oss", "exec", "--skip-git-repo-check", "--ephemeral", "hi"]),
+    usage("exec --oss=1", exec!["--oss=1", "hi"]),
+    usage("exec -s read-only --approve-for-me", exec!["-s", "read-only", "--approve-for-me", "hi"]),
+    usage("exec --bogus --oss", exec!["--bogus", "--oss", "hi"]),
+    attempt("issue 15, what removing --oss made: --add-dir sandbox exec -m X",
+        &["--add-dir", "sandbox", "exec", "--skip-git-repo-check", "--ephemeral", "-m", "gpt-evil", "hi"]),
+    attempt("issue 15, what removing --oss made: exec -c model_provider=other",
+        exec!["-c", "model_provider=other", "-s", "read-only", "hi"]),
 ];
 
 /// Attempts hidden from the outer shim: the foreign command of `sandbox` is codex again, which
@@ -875,6 +911,7 @@ fn run_case(case: &Case, mode: &str) -> Result<(), String> {
 
     let rejecting = mode == "reject" && case.is_attempt();
     let expected_code = match case.expect {
+        Expect::Usage => 64,
         _ if rejecting => 77,
         Expect::Refused => 77,
         Expect::Attempt | Expect::Benign => 0,
@@ -886,7 +923,7 @@ fn run_case(case: &Case, mode: &str) -> Result<(), String> {
     if !redirected.is_empty() {
         return fail("requests reached the second mock");
     }
-    if rejecting || matches!(case.expect, Expect::Refused | Expect::CodexFails { .. }) {
+    if rejecting || matches!(case.expect, Expect::Refused | Expect::CodexFails { .. } | Expect::Usage) {
         if !requests.is_empty() {
             return fail("expected no request");
         }
@@ -946,6 +983,7 @@ const CORPUS: &[&[Case]] = &[
     OPENCLAW,
     BENIGN,
     ESCAPES,
+    VALUE_SLOTS,
 ];
 
 #[test]
@@ -993,6 +1031,11 @@ fn corpus_providers() {
 #[test]
 fn corpus_image_lists() {
     run_corpus(IMAGE_LISTS);
+}
+
+#[test]
+fn corpus_value_slots() {
+    run_corpus(VALUE_SLOTS);
 }
 
 #[test]
@@ -1076,6 +1119,19 @@ const CONTROLS: &[(&str, Control)] = &[
     ("openclaw resume with its options before `resume`, --model X", Control::Model("gpt-evil")),
     ("openclaw exec --model X --image a b PROMPT (prompt swallowed)", Control::Fails(1)),
     ("openclaw exec resume SESSION (usage error)", Control::Fails(2)),
+    ("issue 15: --add-dir --oss sandbox exec -m X", Control::Fails(2)),
+    ("issue 15: --add-dir -p work sandbox exec -m X", Control::Fails(2)),
+    ("issue 15: --add-dir --remote URL sandbox exec -m X", Control::Fails(2)),
+    ("issue 15: --add-dir --local-provider ollama sandbox exec -m X", Control::Fails(2)),
+    ("issue 15: exec -c --oss model_provider=other", Control::Fails(2)),
+    ("issue 15: exec -C --oss PROMPT", Control::Fails(2)),
+    ("exec PROMPT --model (no value)", Control::Fails(2)),
+    ("--oss twice", Control::Fails(2)),
+    ("exec --oss=1", Control::Fails(2)),
+    ("exec -s read-only --approve-for-me", Control::Fails(2)),
+    ("exec --bogus --oss", Control::Fails(2)),
+    ("issue 15, what removing --oss made: --add-dir sandbox exec -m X", Control::Model("gpt-evil")),
+    ("issue 15, what removing --oss made: exec -c model_provider=other", Control::Redirect),
 ];
 
 /// Runs `case` with the real codex alone on PATH; `Err` when it does not behave as `expected`.
