@@ -68,6 +68,10 @@ const CONFIG_VALUES: &[&str] = &[
     "model_reasoning_effort=\"low\"",
 ];
 
+/// Value-taking options a clean argv may use (`value_for` gives each a value it accepts).
+const CLEAN_VALUED: &[&str] =
+    &["config", "enable", "disable", "image", "sandbox", "color", "profile", "model", "add-dir"];
+
 const FEATURES: &[&str] = &["multi_agent", "multi_agent_v2", "goals", "memories"];
 
 /// Options no command has, and forms clap rejects.
@@ -83,6 +87,8 @@ const FOREIGN: &[&[&str]] = &[&["true"], &["echo", "-m", "gpt-evil"], &["echo", 
 struct Draw<'a> {
     numbers: &'a [u32],
     next: usize,
+    /// Only well-formed options with values they mean something for: argvs that codex runs.
+    clean: bool,
 }
 
 impl Draw<'_> {
@@ -96,8 +102,8 @@ impl Draw<'_> {
         }
     }
 
-    fn pick<'t, T>(&mut self, items: &'t [T]) -> &'t T {
-        &items[self.below(items.len())]
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
     }
 
     fn chance(&mut self, percent: usize) -> bool {
@@ -115,35 +121,39 @@ fn os(bytes: &[u8]) -> OsString {
 
 /// A value for `spec`: mostly one it means something for, sometimes any token at all.
 fn value_for(draw: &mut Draw, spec: &OptSpec) -> OsString {
-    if draw.chance(30) {
-        return os(*draw.pick(VALUES));
+    if !draw.clean && draw.chance(30) {
+        return os(draw.pick(VALUES));
     }
     match spec.long {
-        "config" => OsString::from(*draw.pick(CONFIG_VALUES)),
-        "enable" | "disable" => OsString::from(*draw.pick(FEATURES)),
+        "config" => OsString::from(draw.pick(CONFIG_VALUES)),
+        "enable" | "disable" => OsString::from(draw.pick(FEATURES)),
         "image" => OsString::from("a.png"),
         "sandbox" => OsString::from("read-only"),
         "color" => OsString::from("never"),
         "remote" => OsString::from("ws://127.0.0.1:9"),
         "profile" => OsString::from("work"),
-        "model" => OsString::from(*draw.pick(&["gpt-evil", PIN])),
-        _ => os(*draw.pick(VALUES)),
+        "model" => OsString::from(draw.pick(&["gpt-evil", PIN])),
+        _ if draw.clean => OsString::from("x"),
+        _ => os(draw.pick(VALUES)),
     }
 }
 
 /// One option of `command` in one of the spellings clap accepts (or a broken one).
 fn option(draw: &mut Draw, command: &CommandSpec, out: &mut Vec<OsString>, safe: bool) {
+    let clean = draw.clean;
     let options: Vec<&OptSpec> = command
         .all_options()
         // Help and version print instead of running: rare, so the rest of the argv counts.
         .filter(|o| !["help", "version"].contains(&o.long) || draw.chance(3))
-        // Output files would land in the working directory of the run.
-        .filter(|o| !safe || !["output-last-message", "cd"].contains(&o.long))
+        // Output files would land in the working directory of the run; a clean argv gets no
+        // option whose value `x` is invalid.
+        .filter(|o| !safe || !["output-last-message", "cd", "worktree"].contains(&o.long))
+        .filter(|o| !clean || o.arity == Arity::Flag || CLEAN_VALUED.contains(&o.long))
         .collect();
     if options.is_empty() {
         return;
     }
-    let spec = *draw.pick(&options);
+    let spec = draw.pick(&options);
     let long = format!("--{}", spec.long);
     let short = spec.short.map(|c| format!("-{c}"));
     if spec.arity == Arity::Flag {
@@ -168,7 +178,8 @@ fn option(draw: &mut Draw, command: &CommandSpec, out: &mut Vec<OsString>, safe:
         Some(short) if draw.chance(50) => short.clone(),
         _ => long,
     };
-    match draw.below(6) {
+    let form = if draw.clean { draw.pick(&[0, 1, 3]) } else { draw.below(6) };
+    match form {
         0 => {
             let mut token = OsString::from(format!("{name}="));
             token.push(&value);
@@ -193,10 +204,13 @@ fn option(draw: &mut Draw, command: &CommandSpec, out: &mut Vec<OsString>, safe:
 
 /// What the items of one level may be.
 fn item(draw: &mut Draw, command: &CommandSpec, out: &mut Vec<OsString>, safe: bool) {
+    if draw.clean {
+        return option(draw, command, out, safe);
+    }
     match draw.below(12) {
         0..=6 => option(draw, command, out, safe),
-        7 => out.push(OsString::from(*draw.pick(UNKNOWN))),
-        8 | 9 => out.push(os(*draw.pick(WORDS))),
+        7 => out.push(OsString::from(draw.pick(UNKNOWN))),
+        8 | 9 => out.push(os(draw.pick(WORDS))),
         // The same option again: single-use ones are a usage error.
         10 => {
             if let Some(start) = out.iter().rposition(|t| t.as_encoded_bytes().starts_with(b"-")) {
@@ -206,7 +220,7 @@ fn item(draw: &mut Draw, command: &CommandSpec, out: &mut Vec<OsString>, safe: b
         }
         _ => {
             out.push(OsString::from("--"));
-            out.push(os(*draw.pick(WORDS)));
+            out.push(os(draw.pick(WORDS)));
             if draw.chance(50) {
                 out.push(OsString::from("-m"));
                 out.push(OsString::from("gpt-evil"));
@@ -218,7 +232,8 @@ fn item(draw: &mut Draw, command: &CommandSpec, out: &mut Vec<OsString>, safe: b
 /// The argv drawn from `numbers`. `safe`: only `SAFE_PATHS` (and the TUI at the root), exec
 /// preferred and made cheap (`--skip-git-repo-check --ephemeral`, a short prompt).
 pub fn build(numbers: &[u32], safe: bool) -> Vec<OsString> {
-    let mut draw = Draw { numbers, next: 0 };
+    let mut draw = Draw { numbers, next: 0, clean: false };
+    draw.clean = safe && draw.chance(50);
     let mut out = Vec::new();
     let mut command: &CommandSpec = &ROOT;
     let mut path: Vec<&str> = Vec::new();
@@ -239,11 +254,12 @@ pub fn build(numbers: &[u32], safe: bool) -> Vec<OsString> {
                 !safe || SAFE_PATHS.contains(&path_of(&p).as_str())
             })
             .collect();
-        let exec_first = safe && path.is_empty() && draw.chance(60);
-        if subs.is_empty() || (!exec_first && draw.chance(30)) {
+        // A clean argv is one `exec` with a prompt: most such runs succeed.
+        let exec_first = safe && path.is_empty() && (draw.clean || draw.chance(60));
+        if subs.is_empty() || draw.clean && !path.is_empty() || (!exec_first && draw.chance(30)) {
             break;
         }
-        let sub = if exec_first { ROOT.find_subcommand("exec").unwrap() } else { *draw.pick(&subs) };
+        let sub = if exec_first { ROOT.find_subcommand("exec").unwrap() } else { draw.pick(&subs) };
         let name = if !sub.aliases.is_empty() && draw.chance(20) { sub.aliases[0] } else { sub.name };
         out.push(OsString::from(name));
         path.push(sub.name);
@@ -260,10 +276,10 @@ pub fn build(numbers: &[u32], safe: bool) -> Vec<OsString> {
             return out;
         }
     }
-    if draw.chance(60) {
+    if draw.clean || draw.chance(60) {
         out.push(OsString::from("hi"));
     }
-    for _ in 0..draw.below(3) {
+    for _ in 0..if draw.clean { 0 } else { draw.below(3) } {
         item(&mut draw, command, &mut out, safe);
     }
     out
