@@ -773,15 +773,13 @@ const OPENCLAW: &[Case] = &[
         &["exec", "--json", "--color", "never", "--sandbox", "read-only", "--skip-git-repo-check",
           "--model", "gpt-evil", "--image", "a.png", "b.png", "hi"])
         .codex_fails(1),
-    // `exec resume` has neither `--color` nor `--sandbox`: clap usage error.
-    attempt("openclaw exec resume SESSION --model X (usage error)",
+    // `exec resume` has neither `--color` nor `--sandbox`: clap usage error, refused by the shim.
+    usage("openclaw exec resume SESSION --model X (usage error)",
         &["exec", "resume", "{SESSION}", "--color", "never", "--sandbox", "read-only",
-          "--skip-git-repo-check", "--model", "gpt-evil", "hi"])
-        .codex_fails(2),
-    benign("openclaw exec resume SESSION (usage error)",
+          "--skip-git-repo-check", "--model", "gpt-evil", "hi"]),
+    usage("openclaw exec resume SESSION (usage error)",
         &["exec", "resume", "{SESSION}", "--color", "never", "--sandbox", "read-only",
-          "--skip-git-repo-check", "hi"])
-        .codex_fails(2),
+          "--skip-git-repo-check", "hi"]),
     attempt("openclaw resume with its options before `resume`, --model X",
         &["exec", "--color", "never", "--sandbox", "read-only", "--skip-git-repo-check",
           "resume", "{SESSION}", "--model", "gpt-evil", "hi"]),
@@ -1118,6 +1116,7 @@ const CONTROLS: &[(&str, Control)] = &[
     ("openclaw exec --model X", Control::Model("gpt-evil")),
     ("openclaw resume with its options before `resume`, --model X", Control::Model("gpt-evil")),
     ("openclaw exec --model X --image a b PROMPT (prompt swallowed)", Control::Fails(1)),
+    ("openclaw exec resume SESSION --model X (usage error)", Control::Fails(2)),
     ("openclaw exec resume SESSION (usage error)", Control::Fails(2)),
     ("issue 15: --add-dir --oss sandbox exec -m X", Control::Fails(2)),
     ("issue 15: --add-dir -p work sandbox exec -m X", Control::Fails(2)),
