@@ -185,3 +185,22 @@ fn the_shim_agrees_with_the_real_cli_on_generated_argvs() {
         failures.iter().map(|f| f.as_str()).collect::<Vec<_>>().join("\n")
     );
 }
+
+/// Disagreements the differential run found, kept as named cases (both modes, with and without the
+/// shim, the same checks).
+#[test]
+fn regressions_found_by_the_differential_run() {
+    use std::os::unix::ffi::OsStringExt;
+    // #2424 of seed 0: clap rejects a non-UTF-8 `--local-provider` (exit 2); the shim replaced it
+    // with `--config model="PIN"`, an argv clap accepts.
+    let mut args: Vec<OsString> =
+        ["--local-provider", "x", "exec", "--skip-git-repo-check", "--ephemeral", "hi"].map(OsString::from).to_vec();
+    args[1] = OsString::from_vec(b"caf\xe9".to_vec());
+    let world = World::new(Script::Plain);
+    for mode in ["force", "reject"] {
+        let (base, shim) = (run(&world, false, mode, &args), run(&world, true, mode, &args));
+        assert_eq!(base.code, Some(2), "control: codex rejects it: {}", base.stderr);
+        assert_eq!(compare(mode, &base, &shim), Ok(Seen::ClapError), "[{mode}] {}", shim.stderr);
+        assert_eq!(shim.code, Some(64), "[{mode}] {}", shim.stderr);
+    }
+}

@@ -154,7 +154,9 @@ fn the_checks_can_fail_and_the_generator_reaches_every_case() {
         };
         seen.insert(label);
     }
-    for label in ["Unknown", "MissingValue", "UnexpectedValue", "Repeated", "Conflict", "forced", "benign", "refused"] {
+    for label in
+        ["Unknown", "MissingValue", "UnexpectedValue", "Repeated", "Conflict", "NotUtf8", "forced", "benign", "refused"]
+    {
         assert!(seen.contains(label), "the generator never made a {label} argv: {seen:?}");
     }
 }

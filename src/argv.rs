@@ -98,6 +98,9 @@ pub enum Usage {
     Repeated(String),
     /// Two options of one command that exclude each other.
     Conflict(String, String),
+    /// A value that is not UTF-8 for an option codex reads as text (every option that chooses a
+    /// model or an endpoint: `String` in codex-rs).
+    NotUtf8(String),
 }
 
 impl std::fmt::Display for Usage {
@@ -108,6 +111,7 @@ impl std::fmt::Display for Usage {
             Usage::UnexpectedValue(option) => write!(f, "{option} takes no value"),
             Usage::Repeated(option) => write!(f, "--{option} is given twice"),
             Usage::Conflict(a, b) => write!(f, "--{a} cannot be used with --{b}"),
+            Usage::NotUtf8(option) => write!(f, "the value of {option} is not UTF-8"),
         }
     }
 }
@@ -222,6 +226,9 @@ pub fn parse(args: &[OsString], root: &'static CommandSpec) -> Parsed {
 impl Parsed {
     fn record(&mut self, occurrence: Occurrence) {
         if occurrence.spec.meaning != Meaning::Plain {
+            if occurrence.value.as_deref().is_some_and(|v| v.to_str().is_none()) {
+                self.usage_error(Usage::NotUtf8(occurrence.spelling.clone()));
+            }
             self.occurrences.push(occurrence);
         }
     }

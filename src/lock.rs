@@ -785,7 +785,14 @@ mod tests {
             ("exec -s read-only --approve-for-me hi", "--approve-for-me cannot be used with --sandbox"),
             ("--yolo --approve-for-me", "cannot be used with --dangerously-bypass-approvals-and-sandbox"),
         ];
+        // Found by the differential run (#2424 of seed 0): clap rejects a non-UTF-8 model-choosing
+        // value; replacing it made an argv clap accepts.
+        use std::os::unix::ffi::OsStrExt;
+        let mut args = words("--local-provider x exec --skip-git-repo-check hi");
+        args[1] = OsStr::from_bytes(b"caf\xe9").to_owned();
         for mode in [LockMode::Force, LockMode::Reject] {
+            let outcome = apply(&policy(mode), OsStr::new("codex"), &args);
+            assert!(matches!(outcome, Outcome::RefuseUsage { .. }), "{outcome:?}");
             for (input, why) in refused {
                 match apply_words(mode, input) {
                     Outcome::RefuseUsage { problem } => assert!(problem.contains(why), "{input}: {problem}"),
