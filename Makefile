@@ -6,15 +6,17 @@ MUSL_TARGET := x86_64-unknown-linux-musl
 STATIC_SHIM := target/$(MUSL_TARGET)/release/codex
 STAGED_SHIM := services/openclaw/bin/codex
 STAGED_GUARD := services/openclaw/bin/openclaw-app-server-guard
+STAGED_GATE := services/openclaw/bin/openclaw-model-gate
 
-.PHONY: all shim codex-cli demo test test-python lint bench image base-image clean fuzz fuzz-real
+.PHONY: all shim codex-cli demo test test-python test-sdk lint bench image base-image clean fuzz fuzz-real
 
 all: shim
 
-## shim: build the static `codex` shim and its app-server guard, staged where the image build picks them up
+## shim: build the static `codex` shim, its app-server guard and the model gate, staged where the image builds pick them up
 shim:
 	packaging/build-static.sh codex $(STAGED_SHIM)
 	packaging/build-static.sh openclaw-app-server-guard $(STAGED_GUARD)
+	packaging/build-static.sh openclaw-model-gate $(STAGED_GATE)
 
 ## demo: show the shim pinning a model (explain mode, then a real exec of a stand-in codex)
 demo: shim codex-cli
@@ -27,8 +29,9 @@ codex-cli:
 ## test: every test (unit, integration, the suite against the static shim, the real Codex CLI)
 test: lint shim codex-cli
 	packaging/with-test-image.sh cargo test --all-targets
-	OPENCLAW_TEST_SHIM=$(STAGED_SHIM) cargo test --test shim --test audit --test real_codex --test conformance --test app_server --test differential
+	OPENCLAW_TEST_SHIM=$(STAGED_SHIM) cargo test --test shim --test audit --test real_codex --test conformance --test app_server --test model_gate --test differential
 	$(MAKE) test-python
+	$(MAKE) test-sdk
 
 FUZZ_CASES ?= 200000
 FUZZ_REAL_ARGVS ?= 3000
@@ -55,13 +58,29 @@ test-python: shim codex-cli
 	  OPENCLAW_MOCK_API=$(CURDIR)/target/debug/examples/mock_api \
 	  $(PYVENV)/bin/python -m pytest -q -p no:cacheprovider services/openclaw/tests
 
+SDKVENV := target/sdkvenv
+
+## test-sdk: OpenAI's Python SDK for Codex (pinned, hash-checked) through the shim and its app-server guard,
+## and with its bundled codex through the model gate (root: a private mount namespace)
+test-sdk: shim codex-cli
+	cargo build --example mock_api
+	test -x $(SDKVENV)/bin/python || python3 -m venv $(SDKVENV)
+	$(SDKVENV)/bin/pip install --quiet --disable-pip-version-check --only-binary=:all: --require-hashes -r shim-tests/sdk/requirements.txt
+	$(SDKVENV)/bin/pip install --quiet --disable-pip-version-check pytest==$(PYTEST_VERSION)
+	# In a private mount namespace: the model gate's test mounts its own /etc/codex there.
+	OPENCLAW_TEST_SHIM=$(CURDIR)/$(STAGED_SHIM) CODEX_BIN="$$(packaging/fetch-codex.sh)" \
+	  OPENCLAW_MOCK_API=$(CURDIR)/target/debug/examples/mock_api OPENCLAW_TEST_GATE=$(CURDIR)/$(STAGED_GATE) \
+	  unshare --mount --propagation private $(SDKVENV)/bin/python -m pytest -q -p no:cacheprovider shim-tests/sdk
+
 ## bench: what the shim costs per call: medians vs a direct run, the C and Rust execve floors, a bash
-## wrapper and the real codex; peak RSS; fails if the static shim exceeds its size or RSS budget
+## wrapper and the real codex; peak RSS; fails if the static shim exceeds its size or RSS budget.
+## Then the model gate: added latency to first byte, 10 MB stream throughput, RSS with 50 streams.
 # BASELINE=path/to/another/codex-shim measures a second build in the same rounds.
 bench: shim codex-cli
 	cargo build --quiet --release --locked --target $(MUSL_TARGET) --example execve_floor
 	EXECVE_FLOOR=target/$(MUSL_TARGET)/release/examples/execve_floor \
 	  cargo bench --bench startup -- $(STAGED_SHIM) "$$(packaging/fetch-codex.sh)" $(BASELINE)
+	cargo bench --bench gate -- $(STAGED_GATE)
 
 # python:3.11-slim when the engine has it, else a local stand-in built from Debian packages.
 BASE_IMAGE ?= $(shell docker image inspect python:3.11-slim >/dev/null 2>&1 && echo python:3.11-slim || packaging/make-base-image.sh)
@@ -81,7 +100,7 @@ lint:
 
 clean:
 	cargo clean
-	rm -f $(STAGED_SHIM) $(STAGED_GUARD)
+	rm -f $(STAGED_SHIM) $(STAGED_GUARD) $(STAGED_GATE)
 
 # Compose profile targets (config, up, down).
 include mk/compose.mk

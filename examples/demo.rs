@@ -1,6 +1,8 @@
 //! `make demo`: the real Codex CLI behind the shim, against a local stand-in for the model API.
 //! Usage: demo SHIM REAL_CODEX
 
+#[path = "../shim-tests/support/etc_codex.rs"]
+mod etc_codex;
 #[path = "../shim-tests/support/mock_api.rs"]
 mod mock_api;
 
@@ -12,6 +14,7 @@ use serde_json::{json, Value};
 
 const PIN: &str = "gpt-5.3-codex";
 const GUARD_BIN: &str = "openclaw-app-server-guard";
+const GATE_BIN: &str = "openclaw-model-gate";
 
 fn main() {
     let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
@@ -87,12 +90,79 @@ fn main() {
         println!(">> request {} carried model = {:?}", request.path, request.model.as_deref().unwrap_or("<none>"));
     }
 
-    let pinned = mock.requests().iter().all(|r| r.model.as_deref() == Some(PIN)) && !mock.requests().is_empty();
+    let mut pinned = mock.requests().iter().all(|r| r.model.as_deref() == Some(PIN)) && !mock.requests().is_empty();
+
+    println!("\n== 5. The real codex run by its path, no shim (as codex's own children, the Python SDK or OpenClaw's harness do), asking for gpt-4o:");
+    if nix_is_root() {
+        pinned &= by_path_through_the_gate(&shim.with_file_name(GATE_BIN), real, &home, &tmp, &mock);
+    } else {
+        println!("SKIPPED: a private /etc/codex needs root (unshare -m); run make demo as root");
+    }
     println!(
         "\n{}",
-        if pinned { "OK: every request used the pinned model." } else { "FAILED: a request used another model." }
+        if pinned {
+            "OK: every request through a layer used the pinned model."
+        } else {
+            "FAILED: a request through a layer used another model."
+        }
     );
     std::process::exit(if pinned { 0 } else { 1 });
+}
+
+fn nix_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .is_ok_and(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0")))
+}
+
+/// Step 5: the real codex by path, first as it is (the request carries what it asked for: what a
+/// PATH shim cannot see), then with `/etc/codex/requirements.toml` forcing its provider to the model
+/// gate (in a private mount namespace). True when the gate pinned it.
+fn by_path_through_the_gate(gate: &Path, real: &Path, home: &Path, tmp: &Path, mock: &mock_api::MockApi) -> bool {
+    let mut login = Command::new(real);
+    login.args(["login", "--with-api-key"]).env("CODEX_HOME", home).stdin(Stdio::piped()).stdout(Stdio::null());
+    let mut child = login.stderr(Stdio::null()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"sk-demo").unwrap();
+    assert!(child.wait().unwrap().success(), "codex login --with-api-key");
+    let caller = ["exec", "--skip-git-repo-check", "--ephemeral", "--model", "gpt-4o", "Say hello."];
+    let run = |command: &mut Command, what: &str| {
+        let before = mock.requests().len();
+        let status = command
+            .env("CODEX_HOME", home)
+            .env("TMPDIR", tmp)
+            .args(caller)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        let models: Vec<String> =
+            mock.requests()[before..].iter().map(|r| format!("{:?}", r.model.as_deref().unwrap_or("<none>"))).collect();
+        println!("{what}: codex exited with {status}; request model(s) = {}", models.join(", "));
+        mock.requests()[before..].to_vec()
+    };
+    let empty = etc_codex::EtcCodex::empty();
+    run(&mut empty.command(real), "   without the gate");
+    let mut server = Command::new(gate)
+        .args(["serve", "--listen", "127.0.0.1:0", "--upstream", &mock.base_url])
+        .env("OPENCLAW_MODEL", PIN)
+        .env("OPENCLAW_AUDIT_JOURNALD", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap_or_default().to_owned();
+    println!("   {}", line.trim());
+    let etc = etc_codex::EtcCodex::with_requirements(gate, &url);
+    println!("   /etc/codex/requirements.toml (private mount namespace):");
+    for line in std::fs::read_to_string(etc.codex_dir().join("requirements.toml")).unwrap().lines() {
+        println!("     {line}");
+    }
+    let through = run(&mut etc.command(real), "   with the gate");
+    let _ = server.kill();
+    let _ = server.wait();
+    !through.is_empty() && through.iter().all(|r| r.model.as_deref() == Some(PIN))
 }
 
 /// A JSON-RPC client's session: initialize, thread/start and turn/start naming gpt-4o, wait for the

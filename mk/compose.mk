@@ -2,9 +2,10 @@
 #
 #   make config                     resolved stack (docker compose [--profile openclaw] config)
 #   make up                         docker compose [--profile openclaw] up -d
-#   make up SERVICES=openclaw       only OpenClaw (and api, which it depends on)
+#   make up SERVICES=openclaw       only OpenClaw (and api and its model gate, which it depends on)
 #   make down                       the whole project down (OpenClaw's containers included)
-#   make down SERVICES=openclaw     only OpenClaw's containers; the rest keeps running
+#   make down SERVICES=openclaw     only OpenClaw's containers (openclaw and openclaw-model-gate);
+#                                   the rest keeps running
 #   make compose-cli                fetch the pinned Compose v2 plugin, print its version
 #
 # `--profile openclaw` is added when OPENCLAW_ENABLED is true (true/1/yes/on; false/0/no/off or
@@ -57,7 +58,12 @@ up:
 	$(openclaw_profile); \
 	$(COMPOSE) "$${profile[@]}" up -d $(UP_FLAGS) $(SERVICES)
 
-## down: stop and remove the project's containers (SERVICES=openclaw: only OpenClaw's); volumes are kept
+## down: stop and remove the project's containers (SERVICES=openclaw: only OpenClaw's, its model
+## gate included); volumes are kept
 down:
 	$(openclaw_profile); \
-	$(COMPOSE) "$${profile[@]}" down $(SERVICES)
+	services=($(SERVICES)); \
+	if [[ " $${services[*]} " == *" openclaw "* && " $${services[*]} " != *" openclaw-model-gate "* ]]; then \
+	  services+=(openclaw-model-gate); \
+	fi; \
+	$(COMPOSE) "$${profile[@]}" down "$${services[@]}"

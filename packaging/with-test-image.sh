@@ -9,7 +9,9 @@ if ! docker version --format '{{.Server.Version}}' >/dev/null 2>&1; then
   exec "$@"
 fi
 tag="openclaw-test-make-$$-$(date +%s):test"
-trap 'docker image rm --force "$tag" >/dev/null 2>&1 || true' EXIT
+# openclaw-image also builds the model gate's image under the tag image::gate_tag derives.
+gate_tag="openclaw-test-make-$$-$(date +%s)-model-gate:test"
+trap 'docker image rm --force "$tag" "$gate_tag" >/dev/null 2>&1 || true' EXIT
 base=${OPENCLAW_TEST_BASE_IMAGE:-$(packaging/make-base-image.sh)}
 cargo run --release --quiet --bin openclaw-image -- --tag "$tag" --base-image "$base" >&2
 export OPENCLAW_TEST_IMAGE=$tag OPENCLAW_TEST_BASE_IMAGE=$base

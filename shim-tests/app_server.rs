@@ -226,9 +226,11 @@ fn a_job_a_client_switches_on_runs_on_the_pinned_model() {
 }
 
 /// Approval auto-review puts each approval to a `guardian` sub-agent on the provider's review model
-/// (`codex-auto-review` from codex's bundled catalog): the guard makes the reviewer the client.
+/// (`codex-auto-review` from codex's bundled catalog). Without the model gate the guard keeps the
+/// review off that model and, since issue 16, denies the escalation itself rather than asking a
+/// client that may approve everything.
 #[test]
-fn auto_review_asked_for_in_thread_start_leaves_approvals_with_the_client() {
+fn auto_review_asked_for_in_thread_start_never_runs_on_another_model() {
     let run = |path: &[&str]| {
         let setup = Setup::new(vec![support::mock_api::Reply::escalating_command()]);
         let mut client = app_server_on(&setup, "force", path, Value::Null);
@@ -265,7 +267,7 @@ fn auto_review_asked_for_in_thread_start_leaves_approvals_with_the_client() {
     assert_eq!(asked, 0);
     let (requests, asked) = run(&["shim", "real"]);
     assert!(requests.iter().all(|r| r.subagent.is_none() && r.model.as_deref() == Some(PIN)), "{requests:?}");
-    assert_eq!(asked, 1, "the client was asked instead");
+    assert_eq!(asked, 0, "denied by the guard, not handed to the client");
 }
 
 /// Remote control would let paired clients drive this server through a relay the guard does not
@@ -435,4 +437,312 @@ fn other_transports_are_refused() {
         assert_eq!(output.status.code(), Some(77), "{args:?}");
         assert!(String::from_utf8_lossy(&output.stderr).contains("only on its stdio transport"), "{args:?}");
     }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Issue 16: what a real client (OpenAI's Python SDK) found. Each with a control run without the
+// guard that shows the leak.
+// ------------------------------------------------------------------------------------------------
+
+/// A setup whose config.toml also defines a second provider, `other`, on a second mock.
+fn setup_with_other_provider() -> (Setup, support::mock_api::MockApi) {
+    let setup = Setup::new(vec![]);
+    let other = support::mock_api::MockApi::start(vec![]);
+    let config = setup.home.join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "[model_providers.other]\nname = \"other\"\nbase_url = \"{}\"\nwire_api = \"responses\"\nrequest_max_retries = 0\nstream_max_retries = 0\n",
+        other.base_url
+    ));
+    std::fs::write(config, text).unwrap();
+    (setup, other)
+}
+
+/// Resuming (or forking) a thread recorded on another model and provider by an unguarded codex on
+/// the same CODEX_HOME: codex restores both unless the request names a model; the guard names the
+/// pin whether or not the client did, in both modes, without calling it an attempt.
+#[test]
+fn a_stored_thread_resumes_on_the_pin_and_the_configured_provider() {
+    let (setup, other) = setup_with_other_provider();
+    // Recorded by the real codex alone.
+    let mut client = app_server_on(&setup, "force", &["real"], Value::Null);
+    let thread = thread_start(&mut client, 1, json!({"model": "gpt-recorded", "modelProvider": "other"}));
+    turn(&mut client, 2, &thread, json!({}));
+    client.finish();
+    assert_eq!(other.requests().len(), 1);
+    let resume = |path: &[&str], mode: &str, method: &str| {
+        let mut client = app_server_on(&setup, mode, path, Value::Null);
+        let reply = client.request(1, method, json!({"threadId": thread}));
+        assert!(reply.get("result").is_some(), "{reply}");
+        let resumed = reply["result"]["thread"]["id"].clone();
+        turn(&mut client, 2, &resumed, json!({}));
+        let (status, stderr) = client.finish();
+        assert!(status.success(), "{status:?}: {stderr}");
+        let attempts = audit_records(&stderr).into_iter().filter(|r| r["OPENCLAW_ATTEMPTED"].is_string()).count();
+        (reply["result"]["model"].clone(), attempts)
+    };
+    // Control: the real codex alone resumes on the recorded model and provider.
+    let (model, _) = resume(&["real"], "force", "thread/resume");
+    assert_eq!(model, "gpt-recorded");
+    assert_eq!(other.requests().len(), 2, "without the guard the resumed turn went to the recorded provider");
+    let before = setup.models().len();
+    for mode in ["force", "reject"] {
+        for method in ["thread/resume", "thread/fork"] {
+            let (model, attempts) = resume(&["shim", "real"], mode, method);
+            assert_eq!(model, PIN, "{mode} {method}");
+            assert_eq!(attempts, 0, "naming no model is no attempt ({mode} {method})");
+        }
+    }
+    assert_eq!(other.requests().len(), 2, "nothing more reached the recorded provider");
+    let models = setup.models()[before..].to_vec();
+    assert_eq!(models, vec![Some(PIN.to_owned()); 4]);
+}
+
+/// Config-file writes judged on the path codex resolves, and removals and directory operations
+/// judged too. Control: the real codex alone writes (or removes) config.toml through each path.
+#[test]
+fn config_files_cannot_be_replaced_or_removed_through_any_path() {
+    let setup = Setup::new(vec![]);
+    let work = setup.tree.dir("work");
+    std::os::unix::fs::symlink(setup.home.join("config.toml"), work.join("alias")).unwrap();
+    std::os::unix::fs::symlink(&setup.home, work.join("homelink")).unwrap();
+    std::fs::create_dir_all(work.join("tree")).unwrap();
+    std::fs::write(work.join("tree/config.toml"), "model_provider = \"elsewhere\"\n").unwrap();
+    let config = setup.home.join("config.toml");
+    let original = std::fs::read_to_string(&config).unwrap();
+    let home = setup.home.to_str().unwrap().to_owned();
+    let w = work.to_str().unwrap().to_owned();
+    let data = "bW9kZWxfcHJvdmlkZXIgPSAiZWxzZXdoZXJlIgo="; // model_provider = "elsewhere"
+    let operations: Vec<(&str, Value)> = vec![
+        ("fs/writeFile", json!({"path": format!("{home}/config.toml/"), "dataBase64": data})),
+        ("fs/writeFile", json!({"path": format!("{home}/config.toml/."), "dataBase64": data})),
+        ("fs/writeFile", json!({"path": format!("{home}/config.toml/x/.."), "dataBase64": data})),
+        ("fs/writeFile", json!({"path": format!("{w}/alias"), "dataBase64": data})),
+        (
+            "fs/copy",
+            json!({"sourcePath": format!("{w}/tree/config.toml"), "destinationPath": format!("{w}/homelink/config.toml/")}),
+        ),
+        ("fs/remove", json!({"path": format!("{home}/config.toml")})),
+        ("fs/remove", json!({"path": format!("{home}/./")})),
+    ];
+    // (whether config.toml is still the operator's, whether it is still there)
+    let state = || match std::fs::read_to_string(&config) {
+        Ok(text) => (text == original, true),
+        Err(_) => (false, false),
+    };
+    let restore = || {
+        std::fs::create_dir_all(&setup.home).unwrap();
+        std::fs::write(&config, &original).unwrap();
+    };
+    for (method, params) in &operations {
+        // Control: the real codex alone.
+        let mut client = app_server_on(&setup, "force", &["real"], Value::Null);
+        let reply = client.request(1, method, params.clone());
+        client.finish();
+        assert!(reply.get("result").is_some(), "{method} {params}: {reply}");
+        assert_ne!(state(), (true, true), "without the guard {method} {params} changed config.toml");
+        restore();
+        for mode in ["force", "reject"] {
+            let mut client = app_server_on(&setup, mode, &["shim", "real"], Value::Null);
+            let reply = client.request(1, method, params.clone());
+            client.finish();
+            assert_eq!(reply["error"]["code"], -32600, "{mode} {method} {params}: {reply}");
+            assert_eq!(state(), (true, true), "{mode} {method} {params}");
+            restore();
+        }
+    }
+}
+
+/// A line with a duplicate key: codex and serde_json's `Value` (the guard's old reading) read it
+/// differently — measured, codex drops a line with two `method`s unanswered, whose last-wins
+/// reading is a request. The guard refuses such a line in both modes, so no reading of it reaches
+/// codex.
+#[test]
+fn a_line_with_a_duplicate_key_is_refused() {
+    let line = br#"{"id":7,"method":"thread/list","params":{},"method":"thread/start"}"#;
+    let last_wins: Value = serde_json::from_slice(line).unwrap();
+    assert_eq!(last_wins["method"], "thread/start");
+    let send = |path: &[&str], mode: &str| {
+        let setup = Setup::new(vec![]);
+        let mut client = app_server_on(&setup, mode, path, Value::Null);
+        client.stdin.as_mut().unwrap().write_all(&[&line[..], b"\n"].concat()).unwrap();
+        // A request after it, answered in order, shows whether the first got an answer.
+        let after = client.request(8, "thread/loaded/list", json!({}));
+        assert!(after.get("result").is_some(), "{after}");
+        let first = client.seen.iter().find(|m| m["id"] == 7).cloned();
+        client.finish();
+        first
+    };
+    // Control: codex alone reads neither `method`: no answer at all, no thread started.
+    assert_eq!(send(&["real"], "force"), None);
+    for mode in ["force", "reject"] {
+        let reply = send(&["shim", "real"], mode).unwrap_or_else(|| panic!("{mode}: the guard answers"));
+        assert_eq!(reply["error"]["code"], -32600, "{reply}");
+        assert!(reply["error"]["message"].as_str().unwrap().contains("\"method\" appears twice"), "{reply}");
+    }
+}
+
+/// Reject mode refusing app-server at launch (a model in argv): the client reads the reason as the
+/// answer to `initialize`, and the shim exits 77 at its EOF. Control: without the guard beside the
+/// shim (its fallback), the client only sees the pipe close.
+#[test]
+fn reject_at_launch_answers_initialize_with_the_refusal() {
+    let launch = |setup: &Setup| {
+        let mut command = Command::new(setup.tree.root.path().join("shim/codex"));
+        command
+            .env_clear()
+            .env("PATH", setup.tree.path_of(&["shim", "real"]))
+            .env("OPENCLAW_MODEL", PIN)
+            .env("OPENCLAW_MODEL_LOCK_MODE", "reject")
+            .env("OPENCLAW_AUDIT_JOURNALD", "0")
+            .env("CODEX_HOME", &setup.home)
+            .args(["--config", "model=gpt-4o", "app-server", "--listen", "stdio://"]);
+        let mut client = Client::start(command);
+        // The control's shim may be gone before the line is written: a broken pipe is its answer.
+        let initialize =
+            json!({"id": 0, "method": "initialize", "params": {"clientInfo": {"name": "t", "version": "1"}}});
+        let _ = client.stdin.as_mut().unwrap().write_all(format!("{initialize}\n").as_bytes());
+        client
+    };
+    let setup = Setup::new(vec![]);
+    let guard = setup.tree.dir("shim").join(openclaw_codex::shim::GUARD_BIN);
+    let staged = setup.tree.dir("tmp").join("guard");
+    std::fs::rename(&guard, &staged).unwrap();
+    let control = launch(&setup);
+    let closed = control.lines.recv_timeout(TIMEOUT);
+    let (status, _) = control.finish();
+    assert!(closed.is_err(), "without the guard nothing is answered: {closed:?}");
+    assert_eq!(status.code(), Some(77));
+    std::fs::rename(&staged, &guard).unwrap();
+
+    let mut client = launch(&setup);
+    let reply = client.wait_for("the answer to initialize", |m| m["id"] == 0);
+    let message = reply["error"]["message"].as_str().unwrap_or_else(|| panic!("{reply}"));
+    assert_eq!(reply["error"]["code"], -32600);
+    assert!(message.contains("gpt-4o") && message.contains(PIN) && !message.contains('\n'), "{message}");
+    let later = client.request(1, "thread/start", json!({}));
+    assert_eq!(later["error"]["message"], message, "every later request too");
+    let (status, stderr) = client.finish();
+    assert_eq!(status.code(), Some(77), "{stderr}");
+    assert!(setup.models().is_empty());
+    let rejected = audit_records(&stderr).into_iter().filter(|r| r["OPENCLAW_ACTION"] == "rejected").count();
+    assert_eq!(rejected, 1, "{stderr}");
+}
+
+/// Drives one turn whose model asks for an escalated command, answering every approval request
+/// the client receives with `accept` (the Python SDK's default handler). Returns how many approval
+/// requests reached the client, and whether the command ran (it creates `escalated` in the cwd).
+fn escalate_accepting_everything(client: &mut Client, setup: &Setup, start: Value) -> (usize, bool) {
+    let thread = thread_start(client, 1, start);
+    let reply = client.request(2, "turn/start", json!({"threadId": thread, "input": [{"type": "text", "text": "hi"}]}));
+    let turn = reply["result"]["turn"]["id"].clone();
+    let mut asked = 0;
+    loop {
+        let next = client.wait_for("an approval request or turn/completed", |m| {
+            (m["method"] == "turn/completed" && m["params"]["turn"]["id"] == turn)
+                || (m["method"].as_str().is_some_and(|m| m.contains("Approval")) && m.get("id").is_some())
+        });
+        if next["method"] == "turn/completed" {
+            break;
+        }
+        client.seen.retain(|m| m != &next);
+        client.send(json!({"id": next["id"], "result": {"decision": "accept"}}));
+        asked += 1;
+    }
+    (asked, setup.tree.root.path().join("escalated").exists())
+}
+
+/// Without the model gate, a review the caller asked for (`auto_review`) cannot run on the pin; the
+/// guard no longer hands the escalation to a client that may approve everything: it denies it.
+/// Control: the real codex alone with the reviewer the old guard substituted (`user`) and the same
+/// approve-everything client runs the escalated command unreviewed.
+#[test]
+fn without_the_gate_an_auto_review_asked_for_denies_escalations() {
+    let start =
+        |reviewer: &str| json!({"approvalPolicy": "on-request", "approvalsReviewer": reviewer, "sandbox": "read-only"});
+    let setup = Setup::new(vec![support::mock_api::Reply::escalating_command()]);
+    let mut client = app_server_on(&setup, "force", &["real"], Value::Null);
+    let (asked, ran) = escalate_accepting_everything(&mut client, &setup, start("user"));
+    client.finish();
+    assert_eq!((asked, ran), (1, true), "control: the client approved and the command ran unreviewed");
+
+    let setup = Setup::new(vec![support::mock_api::Reply::escalating_command()]);
+    let mut client = app_server_on(&setup, "force", &["shim", "real"], Value::Null);
+    let (asked, ran) = escalate_accepting_everything(&mut client, &setup, start("auto_review"));
+    let (status, stderr) = client.finish();
+    assert!(status.success(), "{stderr}");
+    assert_eq!((asked, ran), (0, false), "denied by the guard, never asked of the client: {stderr}");
+    assert!(stderr.contains("every escalation is denied"), "{stderr}");
+    let requests = setup.mock.requests();
+    assert!(requests.iter().all(|r| r.model.as_deref() == Some(PIN) && r.subagent.is_none()), "{requests:?}");
+    let denied = audit_records(&stderr)
+        .into_iter()
+        .filter(|r| r["OPENCLAW_SYNTAX"] == "app-server item/commandExecution/requestApproval")
+        .count();
+    assert_eq!(denied, 1, "{stderr}");
+}
+
+/// With the model gate deployed (`/etc/codex/requirements.toml` forcing `openclaw-model-gate`, put
+/// there only inside a private mount namespace: a read-only overlay of a layer holding
+/// `codex/requirements.toml` over the machine's /etc, which stays untouched), the reviewer asked for
+/// stays: the review runs and its request goes to the gate. Control: the same namespace with a
+/// requirements file that forces no gate denies instead.
+#[test]
+fn with_the_gate_the_review_asked_for_runs_through_the_gate() {
+    assert!(nix::unistd::Uid::effective().is_root(), "this test needs root (unshare -m, mount -t overlay)");
+    let run = |gate: bool| {
+        let setup = Setup::new(vec![support::mock_api::Reply::escalating_command()]);
+        let layer = setup.tree.dir("etc-layer");
+        let requirements = if gate {
+            format!(
+                "model_provider = \"openclaw-model-gate\"\n[model_providers.openclaw-model-gate]\nname = \"gate\"\nbase_url = \"{}\"\nwire_api = \"responses\"\nrequest_max_retries = 0\nstream_max_retries = 0\n",
+                setup.mock.base_url.replace("/v1", "/gate/v1")
+            )
+        } else {
+            "# no model gate (hides any requirements.toml of the machine's)\n".to_owned()
+        };
+        std::fs::create_dir_all(layer.join("codex")).unwrap();
+        std::fs::write(layer.join("codex/requirements.toml"), requirements).unwrap();
+        let mut command = Command::new(on_test_path("unshare"));
+        command
+            .env_clear()
+            .env("PATH", setup.tree.path_of(&["shim", "real"]))
+            .env("OPENCLAW_MODEL", PIN)
+            .env("OPENCLAW_MODEL_LOCK_MODE", "force")
+            .env("OPENCLAW_AUDIT_JOURNALD", "0")
+            .env("CODEX_HOME", &setup.home)
+            .env("HOME", setup.tree.root.path())
+            .env("TMPDIR", setup.tree.dir("tmp"))
+            .current_dir(setup.tree.root.path())
+            .args(["-m", "--propagation", "private", "/bin/sh", "-c"])
+            .arg("\"$2\" -t overlay overlay -o lowerdir=\"$0\":/etc /etc && exec \"$1\" app-server")
+            .arg(&layer)
+            .arg(setup.tree.root.path().join("shim/codex"))
+            .arg(on_test_path("mount"));
+        let mut client = Client::start(command);
+        client.initialize(Value::Null);
+        let start = json!({"approvalPolicy": "on-request", "approvalsReviewer": "auto_review", "sandbox": "read-only"});
+        let (asked, _) = escalate_accepting_everything(&mut client, &setup, start);
+        let (status, stderr) = client.finish();
+        assert!(status.success(), "{stderr}");
+        (asked, setup.mock.requests(), stderr)
+    };
+    let (asked, requests, stderr) = run(false);
+    assert_eq!(asked, 0);
+    assert!(requests.iter().all(|r| r.subagent.is_none()), "control: no review ran: {requests:?}");
+    assert!(stderr.contains("every escalation is denied"), "{stderr}");
+    let (asked, requests, stderr) = run(true);
+    assert_eq!(asked, 0, "the reviewer decided, not the client");
+    assert!(!stderr.contains("every escalation is denied"), "{stderr}");
+    assert!(requests.iter().all(|r| r.path.starts_with("/gate/v1/")), "every request went to the gate: {requests:?}");
+    assert!(requests.iter().any(|r| r.subagent.as_deref() == Some("guardian")), "the review ran: {requests:?}");
+}
+
+/// `name` found on the test's own PATH (the commands under test run with a PATH of their own).
+fn on_test_path(name: &str) -> std::path::PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("{name} is not on PATH (util-linux)"))
 }

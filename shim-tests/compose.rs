@@ -59,10 +59,15 @@ fn keys(value: &Value) -> Vec<&str> {
     keys
 }
 
-/// `full` without the openclaw service and its volumes.
+/// The profile's services: OpenClaw and its model gate.
+const OPENCLAW_SERVICES: [&str; 2] = ["openclaw", "openclaw-model-gate"];
+
+/// `full` without the profile's services and volumes.
 fn without_openclaw(full: &Value) -> Value {
     let mut rest = full.clone();
-    assert!(rest["services"].as_object_mut().unwrap().remove("openclaw").is_some());
+    for service in OPENCLAW_SERVICES {
+        assert!(rest["services"].as_object_mut().unwrap().remove(service).is_some());
+    }
     for volume in OPENCLAW_VOLUMES {
         assert!(rest["volumes"].as_object_mut().unwrap().remove(volume).is_some());
     }
@@ -123,11 +128,11 @@ fn default_stack_has_no_openclaw_and_is_the_baseline() {
 }
 
 #[test]
-fn profile_adds_exactly_one_service_and_two_volumes() {
+fn profile_adds_openclaw_its_model_gate_and_two_volumes() {
     let dir = tempdir();
     let default = config(dir.path(), false, &[]);
     let full = config(dir.path(), true, &[]);
-    assert_eq!(keys(&full["services"]), ["api", "codex-worker", "openclaw"]);
+    assert_eq!(keys(&full["services"]), ["api", "codex-worker", "openclaw", "openclaw-model-gate"]);
     assert_eq!(keys(&full["volumes"]), ["codex_auth_volume", "openclaw_codex_auth_volume", "openclaw_data"]);
     assert_eq!(full["volumes"]["openclaw_codex_auth_volume"], json!({"name": "openclaw_codex_auth_volume"}));
     assert_eq!(full["volumes"]["openclaw_data"], json!({"name": "openclaw_data"}));
@@ -158,7 +163,34 @@ fn openclaw_service_is_the_design_5_2() {
                 {"type": "volume", "source": "openclaw_data", "target": "/var/lib/openclaw", "volume": {}},
             ],
             "networks": {"local-network": null},
-            "depends_on": {"api": {"condition": "service_started", "required": true}},
+            "depends_on": {
+                "api": {"condition": "service_started", "required": true},
+                "openclaw-model-gate": {"condition": "service_healthy", "required": true},
+            },
+            "restart": "unless-stopped",
+        })
+    );
+    // The gate: its own image, its pin from its own environment (no env_file), a healthcheck
+    // openclaw waits for.
+    assert_eq!(
+        raw["services"]["openclaw-model-gate"],
+        json!({
+            "profiles": ["openclaw"],
+            "build": {"context": ".", "dockerfile": "./services/openclaw-model-gate/Dockerfile"},
+            "image": "${OPENCLAW_GATE_IMAGE:-moonmind/openclaw-model-gate:local}",
+            "environment": [
+                "OPENCLAW_MODEL=${OPENCLAW_MODEL:-gpt-5.3-codex}",
+                "OPENCLAW_MODEL_LOCK_MODE=${OPENCLAW_MODEL_LOCK_MODE:-force}",
+                "OPENCLAW_GATE_UPSTREAM=${OPENCLAW_GATE_UPSTREAM:-https://api.openai.com/v1}",
+                "OPENCLAW_GATE_CHATGPT_UPSTREAM=${OPENCLAW_GATE_CHATGPT_UPSTREAM:-https://chatgpt.com/backend-api/codex}",
+                "STATSD_HOST=${STATSD_HOST:-}",
+                "STATSD_PORT=${STATSD_PORT:-8125}",
+            ],
+            "healthcheck": {
+                "test": ["CMD", "/openclaw-model-gate", "health", "--url", "http://127.0.0.1:8080"],
+                "interval": "5s", "timeout": "5s", "retries": 6, "start_period": "5s",
+            },
+            "networks": {"local-network": null},
             "restart": "unless-stopped",
         })
     );
@@ -204,7 +236,10 @@ fn openclaw_service_is_the_design_5_2() {
                 {"type": "volume", "source": "openclaw_data", "target": "/var/lib/openclaw", "volume": {}},
             ],
             "networks": {"local-network": null},
-            "depends_on": {"api": {"condition": "service_started", "required": true}},
+            "depends_on": {
+                "api": {"condition": "service_started", "required": true},
+                "openclaw-model-gate": {"condition": "service_healthy", "required": true},
+            },
             "restart": "unless-stopped",
         })
     );
@@ -251,9 +286,18 @@ fn openclaw_variables_change_only_openclaw_with(dir: &Path, worker_vars: &[(&str
     let before = config(dir, true, worker_vars);
     let worker_before = before["services"]["codex-worker"].clone();
     let openclaw_env = "services.openclaw.environment";
+    let gate_env = "services.openclaw-model-gate.environment";
     let cases: [(&str, &str, Vec<String>); 6] = [
-        ("OPENCLAW_MODEL", "gpt-other", vec![format!("{openclaw_env}.OPENCLAW_MODEL")]),
-        ("OPENCLAW_MODEL_LOCK_MODE", "reject", vec![format!("{openclaw_env}.OPENCLAW_MODEL_LOCK_MODE")]),
+        (
+            "OPENCLAW_MODEL",
+            "gpt-other",
+            vec![format!("{openclaw_env}.OPENCLAW_MODEL"), format!("{gate_env}.OPENCLAW_MODEL")],
+        ),
+        (
+            "OPENCLAW_MODEL_LOCK_MODE",
+            "reject",
+            vec![format!("{openclaw_env}.OPENCLAW_MODEL_LOCK_MODE"), format!("{gate_env}.OPENCLAW_MODEL_LOCK_MODE")],
+        ),
         ("OPENCLAW_CODEX_VOLUME_NAME", "oc-codex-changed", vec!["volumes.openclaw_codex_auth_volume.name".into()]),
         ("OPENCLAW_DATA_VOLUME_NAME", "oc-data-changed", vec!["volumes.openclaw_data.name".into()]),
         (
@@ -292,7 +336,7 @@ fn openclaw_variables_change_only_openclaw_with(dir: &Path, worker_vars: &[(&str
         }
         for path in &changed {
             assert!(
-                path.starts_with("services.openclaw.")
+                OPENCLAW_SERVICES.iter().any(|service| path.starts_with(&format!("services.{service}.")))
                     || OPENCLAW_VOLUMES.iter().any(|v| path.starts_with(&format!("volumes.{v}."))),
                 "{var} in .env changed {path}"
             );
@@ -508,7 +552,7 @@ fn profile_up_openclaw_creates_its_volumes_and_starts_after_api() {
     let stack = Stack::new();
     stack.up(true, &["openclaw"]);
 
-    assert_eq!(stack.services(), ["api", "openclaw"]);
+    assert_eq!(stack.services(), ["api", "openclaw", "openclaw-model-gate"]);
     let api = stack.inspect("api");
     let openclaw = stack.wait_running("openclaw", Duration::from_secs(10));
     assert_eq!(state(&api), (true, "running".into()));
@@ -565,7 +609,7 @@ fn openclaw_and_worker_never_share_a_volume_and_down_openclaw_leaves_the_rest() 
     }
     let stack = Stack::new();
     stack.up(true, &[]);
-    assert_eq!(stack.services(), ["api", "codex-worker", "openclaw"]);
+    assert_eq!(stack.services(), ["api", "codex-worker", "openclaw", "openclaw-model-gate"]);
     let api = stack.wait_running("api", Duration::from_secs(10));
     let worker = stack.wait_running("codex-worker", Duration::from_secs(10));
     let openclaw = stack.wait_running("openclaw", Duration::from_secs(10));
@@ -599,8 +643,9 @@ fn openclaw_and_worker_never_share_a_volume_and_down_openclaw_leaves_the_rest() 
     assert_eq!(exec("openclaw", &["/standin", "exists", "/home/app/.codex/worker-file"], ""), Some(1));
     assert_eq!(exec("codex-worker", &["/standin", "exists", "/home/app/.codex/openclaw-file"], ""), Some(1));
 
-    // `--profile openclaw down openclaw`: OpenClaw's container goes, the rest keeps running.
-    stack.compose_ok(&["--profile", "openclaw", "down", "openclaw"]);
+    // `--profile openclaw down openclaw openclaw-model-gate`: OpenClaw's containers go, the rest
+    // keeps running.
+    stack.compose_ok(&["--profile", "openclaw", "down", "openclaw", "openclaw-model-gate"]);
     assert_eq!(stack.services(), ["api", "codex-worker"]);
     for (service, before) in [("api", &api), ("codex-worker", &worker)] {
         let now = stack.inspect(service);
@@ -651,12 +696,13 @@ fn make_up_and_down_follow_openclaw_enabled() {
     make("up", &[], &[]);
     assert_eq!(stack.services(), ["api", "codex-worker"]);
     make("up", &[("OPENCLAW_ENABLED", "true")], &[]);
-    assert_eq!(stack.services(), ["api", "codex-worker", "openclaw"]);
+    assert_eq!(stack.services(), ["api", "codex-worker", "openclaw", "openclaw-model-gate"]);
+    // SERVICES=openclaw means OpenClaw's containers: its model gate goes with it.
     make("down", &[("OPENCLAW_ENABLED", "true")], &["SERVICES=openclaw"]);
     assert_eq!(stack.services(), ["api", "codex-worker"]);
     std::fs::write(stack.dir.path().join(".env"), "OPENCLAW_ENABLED=true\n").unwrap();
     make("up", &[], &["SERVICES=openclaw"]);
-    assert_eq!(stack.services(), ["api", "codex-worker", "openclaw"]);
+    assert_eq!(stack.services(), ["api", "codex-worker", "openclaw", "openclaw-model-gate"]);
     make("down", &[], &[]);
     assert_eq!(stack.services(), Vec::<String>::new());
     assert!(cs::volume_exists(&stack.openclaw_codex_volume), "make down keeps volumes");
@@ -680,10 +726,24 @@ fn codex_login_status_in_openclaw_uses_only_its_volume() {
     }
     let mut stack = Stack::new();
     stack.openclaw_image = image;
+    stack.gate_image = openclaw_codex::image::gate_tag(&stack.openclaw_image);
     // The server command is not what this test is about (the OpenClaw package may not be in a
-    // test image): the entrypoint still runs every check, then execs this instead.
+    // test image): the entrypoint still runs every check, then execs this instead. The gate's
+    // upstream is a mock on the host.
+    let upstream = support::mock_api::MockApi::start_on("0.0.0.0", vec![]);
+    let leak = support::mock_api::MockApi::start_on("0.0.0.0", vec![]);
     let over = stack.dir.path().join("command.override.yaml");
-    std::fs::write(&over, "services:\n  openclaw:\n    command: [\"sleep\", \"infinity\"]\n").unwrap();
+    let host = "[\"host.docker.internal:host-gateway\"]";
+    std::fs::write(
+        &over,
+        format!(
+            "services:\n  openclaw:\n    command: [\"sleep\", \"infinity\"]\n    extra_hosts: {host}\n\
+             \x20 openclaw-model-gate:\n    extra_hosts: {host}\n    environment:\n\
+             \x20     - OPENCLAW_GATE_UPSTREAM=http://host.docker.internal:{}/v1\n",
+            upstream.port()
+        ),
+    )
+    .unwrap();
     stack.overrides.push(over);
     let run_args = ["--profile", "openclaw", "run", "--rm", "--no-deps", "-T", "--pull", "never"];
 
@@ -748,4 +808,28 @@ fn codex_login_status_in_openclaw_uses_only_its_volume() {
     // codex prints the status on stdout or stderr depending on the release.
     let both = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(both.contains("Logged in using an API key"), "{both}");
+
+    // The real codex by absolute path (no shim) asking for another model: its request reaches the
+    // upstream through the gate service, on the pin.
+    let direct = ["exec", "-T", "openclaw", "/usr/local/bin/codex", "exec", "-m", "gpt-other", "--skip-git-repo-check"];
+    let out = cs::run(&mut stack.compose(&[&direct[..], &["--ephemeral", "hi"]].concat()));
+    assert!(out.status.success(), "codex by path through the gate: {}", String::from_utf8_lossy(&out.stderr));
+    let models: Vec<_> = upstream.requests().into_iter().map(|r| r.model).collect();
+    assert!(!models.is_empty() && models.iter().all(|m| m.as_deref() == Some("gpt-5.3-codex")), "{models:?}");
+    // Control: the same image without its requirements.toml sends the model asked for.
+    let mut cmd = stack.compose(&run_args);
+    cmd.args(["--user", "root", "--entrypoint", "sh", "openclaw", "-c"]).arg(format!(
+        "rm /etc/codex/requirements.toml && exec /usr/local/bin/codex exec -m gpt-other --skip-git-repo-check --ephemeral \
+         -c model_provider=\\\"leak\\\" -c model_providers.leak.name=\\\"leak\\\" \
+         -c model_providers.leak.base_url=\\\"http://host.docker.internal:{}/v1\\\" hi",
+        leak.port()
+    ));
+    let out = cs::run(&mut cmd);
+    let leaked: Vec<_> = leak.requests().into_iter().map(|r| r.model).collect();
+    assert_eq!(
+        leaked.first().cloned().flatten().as_deref(),
+        Some("gpt-other"),
+        "control: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

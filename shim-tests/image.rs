@@ -48,11 +48,16 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
     let (tag, built) = build_openclaw_image(&mut cleanup, "image");
     assert!(text(&built.stdout).contains("built and verified"));
 
+    // The model gate the image's requirements.toml names, on a network the runs below join.
+    let idle = MockApi::start_on("0.0.0.0", vec![]);
+    let net = docker::gate_network(&mut cleanup, &tag, "force", idle.port());
+    let on_net = ["--network", net.as_str()];
+
     // A volume holding an API-key login: every step passes and the command runs.
     let good = cleanup.volume(&unique("good"));
     fill_volume(&tag, &good, &[("auth.json", API_KEY_AUTH), ("config.toml", "# operator's note\nmodel = \"o3\"\n")]);
     let model = [("OPENCLAW_MODEL", PIN)];
-    let ok = run_image(&tag, &good, &model, &[], &["/bin/echo", SERVER_MARK]);
+    let ok = run_image(&tag, &good, &model, &on_net, &["/bin/echo", SERVER_MARK]);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     assert_eq!(text(&ok.stdout), format!("{SERVER_MARK}\n"));
     assert!(
@@ -65,10 +70,25 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
         "{}",
         text(&ok.stderr)
     );
+    assert!(text(&ok.stderr).contains("; model gate http://openclaw-model-gate:8080"), "{}", text(&ok.stderr));
+    // No gate where requirements.toml points (the default network), or a gate pinning something
+    // else: start-up stops with 76 before the command runs.
+    let short_wait = [("OPENCLAW_MODEL", PIN), ("OPENCLAW_GATE_WAIT", "2")];
+    let rejecting = docker::gate_network(&mut cleanup, &tag, "reject", idle.port());
+    for (what, extra, message) in [
+        ("no gate", &[][..], "http://openclaw-model-gate:8080 is not healthy after 2 s"),
+        ("another lock mode", &["--network", rejecting.as_str()][..], "in mode \"reject\", this container"),
+    ] {
+        let out = run_image(&tag, &good, &short_wait, extra, &["/bin/echo", SERVER_MARK]);
+        assert_eq!(out.status.code(), Some(76), "{what}: {}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("openclaw-entrypoint: model gate: ") && stderr.contains(message), "{what}: {stderr}");
+        assert!(!text(&out.stdout).contains(SERVER_MARK), "{what}: the command ran");
+    }
     // A shim without its guard (a copy alone first on PATH) still starts the server, with a warning.
     let lone = "mkdir /tmp/lone && cp /opt/openclaw/bin/codex /tmp/lone/ \
                 && PATH=/tmp/lone:/usr/local/bin:/usr/bin:/bin exec openclaw-entrypoint /bin/echo \"$0\"";
-    let alone = run_image(&tag, &good, &model, &["--entrypoint", "sh"], &["-c", lone, SERVER_MARK]);
+    let alone = run_image(&tag, &good, &model, &["--network", &net, "--entrypoint", "sh"], &["-c", lone, SERVER_MARK]);
     assert!(alone.status.success(), "{}", text(&alone.stderr));
     assert_eq!(text(&alone.stdout), format!("{SERVER_MARK}\n"));
     assert!(
@@ -131,6 +151,8 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
         "-d",
         "--name",
         &server,
+        "--network",
+        &net,
         "-v",
         &mount,
         "-e",
@@ -168,11 +190,12 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
         mock.port()
     );
     fill_volume(&tag, &online, &[("auth.json", API_KEY_AUTH), ("config.toml", &provider)]);
+    let online_net = docker::gate_network(&mut cleanup, &tag, "force", mock.port());
     let exec = run_image(
         &tag,
         &online,
         &model,
-        &["--add-host", "host.docker.internal:host-gateway"],
+        &["--network", &online_net],
         &["codex", "exec", "--model", "gpt-evil", "--skip-git-repo-check", "--ephemeral", "hi"],
     );
     assert!(exec.status.success(), "{}", text(&exec.stderr));
@@ -180,9 +203,11 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
     assert!(!models.is_empty(), "no request reached the mock: {}", text(&exec.stderr));
     assert!(models.iter().all(|m| m.as_deref() == Some(PIN)), "{models:?}");
 
-    // The image's admin layer (/etc/codex/managed_config.toml) keeps sub-agents off even for the
-    // real codex run directly, bypassing the shim, on a catalog model that offers spawn_agent.
+    // The real codex run directly, bypassing the shim, on a catalog model that offers spawn_agent:
+    // the admin layer (managed_config.toml) keeps sub-agents off, requirements.toml sends every
+    // request to the gate, which pins it.
     let spawn = MockApi::start_on("0.0.0.0", spawn_script());
+    let spawn_net = docker::gate_network(&mut cleanup, &tag, "force", spawn.port());
     let direct = cleanup.volume(&unique("direct"));
     fill_volume(
         &tag,
@@ -193,7 +218,7 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
         &tag,
         &direct,
         &[],
-        &["--add-host", "host.docker.internal:host-gateway", "--entrypoint", "/usr/local/bin/codex"],
+        &["--network", &spawn_net, "--entrypoint", "/usr/local/bin/codex"],
         &["--enable", "multi_agent", "-m", "gpt-6.1-sol", "exec", "--skip-git-repo-check", "--ephemeral", "hi"],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -201,10 +226,11 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
     assert!(!requests.is_empty(), "no request reached the mock: {}", text(&out.stderr));
     assert!(requests.len() >= 2, "the scripted spawn was never answered: {requests:?}");
     for request in &requests {
-        assert_eq!(request.model.as_deref(), Some("gpt-6.1-sol"), "a sub-agent ran on another model: {requests:?}");
+        assert_eq!(request.model.as_deref(), Some(PIN), "a request left on another model: {requests:?}");
         assert_eq!(request.subagent, None, "a sub-agent ran: {requests:?}");
     }
-    // Control: the same run in a container whose managed_config.toml is removed does spawn.
+    // Control: the same run in a container whose admin layer (managed_config.toml and
+    // requirements.toml) is removed spawns a sub-agent and sends the models it was asked for.
     let leak = MockApi::start_on("0.0.0.0", spawn_script());
     let control = cleanup.volume(&unique("control"));
     fill_volume(
@@ -217,7 +243,7 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
         &control,
         &[],
         &["--add-host", "host.docker.internal:host-gateway", "--user", "root", "--entrypoint", "sh"],
-        &["-c", "rm /etc/codex/managed_config.toml && exec /usr/local/bin/codex --enable multi_agent -m gpt-6.1-sol exec --skip-git-repo-check --ephemeral hi"],
+        &["-c", "rm /etc/codex/managed_config.toml /etc/codex/requirements.toml && exec /usr/local/bin/codex --enable multi_agent -m gpt-6.1-sol exec --skip-git-repo-check --ephemeral hi"],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let models: Vec<_> = leak.requests().into_iter().map(|r| r.model).collect();

@@ -102,7 +102,7 @@ pub struct Event {
     pub message: String,
     #[serde(rename = "OPENCLAW_ACTION")]
     pub action: Action,
-    /// Which bin reported it: `shim`, `entrypoint`, `bootstrap`.
+    /// Which bin reported it: `shim`, `gate`, `entrypoint`, `bootstrap`.
     #[serde(rename = "OPENCLAW_SOURCE")]
     pub source: &'static str,
     #[serde(rename = "OPENCLAW_PINNED_MODEL", skip_serializing_if = "Option::is_none")]
@@ -118,6 +118,9 @@ pub struct Event {
     /// The codex subcommand path (`exec resume`), empty for the interactive root.
     #[serde(rename = "OPENCLAW_SUBCOMMAND", skip_serializing_if = "Option::is_none")]
     pub subcommand: Option<String>,
+    /// The HTTP path of a request the model gate judged (`/v1/responses`).
+    #[serde(rename = "OPENCLAW_REQUEST_PATH", skip_serializing_if = "Option::is_none")]
+    pub request_path: Option<String>,
 }
 
 impl Event {
@@ -131,6 +134,7 @@ impl Event {
             attempted: None,
             syntax: None,
             subcommand: None,
+            request_path: None,
         }
     }
 

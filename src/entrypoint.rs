@@ -9,8 +9,9 @@
 //! | 3 | `auth.json` holds a credential (`{}` passes `login status`) | 73 |
 //! | 4 | `codex` on PATH is the shim | 74 |
 //! | 4 | a real codex exists behind it | 75 |
-//! | 5 | log the model, lock mode and app-server guard (audit record `started`); a missing guard is a warning | – |
-//! | 6 | exec the server command (default `openclaw serve`): not found 127, not executable 126 | 126, 127 |
+//! | 5 | `/etc/codex/requirements.toml` forces the model gate, which answers healthy with the same pin and mode (waits up to 30 s) | 76 |
+//! | 6 | log the model, lock mode, app-server guard and gate (audit record `started`); a missing guard is a warning | – |
+//! | 7 | exec the server command (default `openclaw serve`): not found 127, not executable 126 | 126, 127 |
 
 use std::ffi::OsString;
 use std::fmt;
@@ -38,11 +39,29 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum StartupError {
     Policy(PolicyError),
     Config(ConfigError),
-    LoginStatus { home: PathBuf, detail: String },
-    NoCredential { path: PathBuf, error: AuthError },
-    NotTheShim { found: Option<PathBuf>, answer: String },
-    NoRealCodex { detail: String },
-    Command { program: OsString, error: std::io::Error },
+    LoginStatus {
+        home: PathBuf,
+        detail: String,
+    },
+    NoCredential {
+        path: PathBuf,
+        error: AuthError,
+    },
+    NotTheShim {
+        found: Option<PathBuf>,
+        answer: String,
+    },
+    NoRealCodex {
+        detail: String,
+    },
+    /// Step 5: no model gate forced by requirements.toml, or it does not answer with our pin.
+    Gate {
+        detail: String,
+    },
+    Command {
+        program: OsString,
+        error: std::io::Error,
+    },
 }
 
 impl StartupError {
@@ -54,6 +73,7 @@ impl StartupError {
             StartupError::NoCredential { .. } => 73,
             StartupError::NotTheShim { .. } => 74,
             StartupError::NoRealCodex { .. } => 75,
+            StartupError::Gate { .. } => 76,
             StartupError::Command { error, .. } if error.kind() == std::io::ErrorKind::NotFound => 127,
             StartupError::Command { .. } => 126,
         }
@@ -81,6 +101,7 @@ impl fmt::Display for StartupError {
                 write!(f, "`codex` on PATH ({found}) is not the model-pinning shim (it answered {answer:?}): put the shim's directory first on PATH")
             }
             StartupError::NoRealCodex { detail } => write!(f, "the shim finds no real codex behind it: {detail}"),
+            StartupError::Gate { detail } => write!(f, "model gate: {detail}"),
             StartupError::Command { program, error } => {
                 write!(f, "cannot run the server command {:?}: {error}", program.to_string_lossy())
             }
@@ -199,7 +220,50 @@ pub fn ask_shim() -> Result<Value, StartupError> {
     }
 }
 
-/// Step 5's word on the app-server guard. Its absence does not loosen the lock (the shim then
+/// How long step 5 waits for the gate to answer (Compose starts it first; it may still be starting):
+/// `OPENCLAW_GATE_WAIT` seconds, default 30.
+const GATE_WAIT_VAR: &str = "OPENCLAW_GATE_WAIT";
+const GATE_WAIT_DEFAULT: u64 = 30;
+
+/// Step 5: the requirements force every codex to the gate, and the gate pins what we pin. Returns
+/// the gate's URL.
+fn check_gate(policy: &Policy) -> Result<String, StartupError> {
+    let path = crate::gate::REQUIREMENTS_PATH;
+    let gate = |detail: String| StartupError::Gate { detail };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        gate(format!(
+            "cannot read {path} ({e}): build the image with it (make image), it forces every codex to the gate"
+        ))
+    })?;
+    let url = crate::gate::gate_url_in_requirements(&text).ok_or_else(|| {
+        gate(format!(
+            "{path} does not force the provider {:?}: write it with `openclaw-model-gate requirements`",
+            crate::gate::PROVIDER_ID
+        ))
+    })?;
+    let wait = env(GATE_WAIT_VAR).and_then(|v| v.to_str()?.trim().parse().ok()).unwrap_or(GATE_WAIT_DEFAULT);
+    let deadline = std::time::Instant::now() + Duration::from_secs(wait);
+    let answer = loop {
+        match crate::gate_server::probe(&url, Duration::from_secs(5)) {
+            Ok(answer) => break answer,
+            Err(e) if std::time::Instant::now() >= deadline => {
+                return Err(gate(format!(
+                    "{url} is not healthy after {wait} s ({e}): start the openclaw-model-gate service"
+                )))
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    };
+    if answer["model"] != policy.model.as_str() || answer["mode"] != policy.mode.as_str() {
+        return Err(gate(format!(
+            "{url} pins {} in mode {}, this container {:?} in mode {}: give both services the same OPENCLAW_MODEL and OPENCLAW_MODEL_LOCK_MODE",
+            answer["model"], answer["mode"], policy.model, policy.mode.as_str()
+        )));
+    }
+    Ok(url)
+}
+
+/// Step 6's word on the app-server guard. Its absence does not loosen the lock (the shim then
 /// refuses `codex app-server`), so it is reported, not fatal.
 fn guard_status(plan: &Value) -> String {
     match plan["app_server_guard"].as_str() {
@@ -218,7 +282,7 @@ fn event(action: Action, message: String, policy: Option<&Policy>) -> Event {
     event
 }
 
-/// Steps 1–6. Returns only on failure (or never: the server replaces this process).
+/// Steps 1–7. Returns only on failure (or never: the server replaces this process).
 pub fn run(command: &[OsString]) -> Result<ExitCode, StartupError> {
     let mut policy = None;
     let result = check_and_exec(command, &mut policy);
@@ -235,9 +299,10 @@ fn check_and_exec(command: &[OsString], policy: &mut Option<Policy>) -> Result<E
     let home = codex_home();
     check_login(&home)?;
     let plan = ask_shim()?;
+    let gate = check_gate(policy)?;
 
     let message = format!(
-        "{PREFIX}: OPENCLAW_MODEL={:?} OPENCLAW_MODEL_LOCK_MODE={}; codex config {} ({}); codex shim {} in front of {}; {}",
+        "{PREFIX}: OPENCLAW_MODEL={:?} OPENCLAW_MODEL_LOCK_MODE={}; codex config {} ({}); codex shim {} in front of {}; {}; model gate {gate}",
         policy.model,
         policy.mode.as_str(),
         target.display(),

@@ -4,9 +4,11 @@
 //! 2. check each has no ELF program interpreter (a dynamic binary would need a libc in the image);
 //! 3. stage the wheels the Dockerfile installs offline: the pinned Codex CLI (hash-checked) and the
 //!    Python adapter;
-//! 4. `docker build` with the base image and the Codex version of the shim's grammar table;
+//! 4. `docker build` with the base image and the Codex version of the shim's grammar table, and the
+//!    model gate's own image (`FROM scratch`, the static gate alone) under `gate_tag(tag)`;
 //! 5. run the image's entrypoint with `--verify-image` and compare what it reports with what the
-//!    image must be: user `app`, the shim first on PATH, a real codex behind it at the table's version.
+//!    image must be: user `app`, the shim first on PATH, a real codex behind it at the table's version,
+//!    a requirements.toml forcing the gate; run the gate image's `requirements` (it starts).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -18,10 +20,18 @@ use crate::grammar::CODEX_VERSION;
 use crate::shim::GUARD_BIN;
 
 pub const DEFAULT_TAG: &str = "moonmind/openclaw:local";
-pub const STAGED_BINS: &[&str] = &["codex", "openclaw-app-server-guard", "openclaw-entrypoint"];
+pub const STAGED_BINS: &[&str] = &["codex", "openclaw-app-server-guard", "openclaw-entrypoint", "openclaw-model-gate"];
 pub const BIN_DIR: &str = "services/openclaw/bin";
 pub const WHEEL_DIR: &str = "services/openclaw/wheels";
 pub const DOCKERFILE: &str = "services/openclaw/Dockerfile";
+pub const GATE_DOCKERFILE: &str = "services/openclaw-model-gate/Dockerfile";
+
+/// The model gate's image that goes with the OpenClaw image `tag`: `moonmind/openclaw:local` →
+/// `moonmind/openclaw-model-gate:local`.
+pub fn gate_tag(tag: &str) -> String {
+    let name_end = tag.rfind(':').filter(|colon| !tag[*colon..].contains('/')).unwrap_or(tag.len());
+    format!("{}-model-gate{}", &tag[..name_end], &tag[name_end..])
+}
 /// Where the shim sits in the image, first on PATH.
 pub const SHIM_DIR: &str = "/opt/openclaw/bin";
 /// The pinned wheel of the real Codex CLI (same pin as packaging/fetch-codex.sh).
@@ -139,7 +149,10 @@ pub fn docker_build(root: &Path, tag: &str, base_image: &str, extra: &[(String, 
     for (name, value) in extra {
         command.arg("--build-arg").arg(format!("{name}={value}"));
     }
-    run(command.arg(".").current_dir(root), "docker build")
+    run(command.arg(".").current_dir(root), "docker build")?;
+    let mut gate = Command::new("docker");
+    gate.args(["build", "--file", GATE_DOCKERFILE, "--tag", &gate_tag(tag), "."]);
+    run(gate.current_dir(root), "docker build of the model gate")
 }
 
 /// What `--verify-image` must report; each mismatch is one line.
@@ -193,6 +206,25 @@ pub fn verify(tag: &str) -> Result<Value, ImageError> {
     if !problems.is_empty() {
         return fail(format!("{tag} is not a valid OpenClaw image: {}", problems.join("; ")));
     }
+    let requirements = Command::new("docker")
+        .args(["run", "--rm", "--entrypoint", "cat", tag, crate::gate::REQUIREMENTS_PATH])
+        .output()
+        .map_err(|e| ImageError(format!("cannot run docker: {e}")))?;
+    if !crate::gate::requirements_name_the_gate(&String::from_utf8_lossy(&requirements.stdout)) {
+        return fail(format!("{tag}: {} does not force the model gate", crate::gate::REQUIREMENTS_PATH));
+    }
+    let gate = gate_tag(tag);
+    let printed = Command::new("docker")
+        .args(["run", "--rm", &gate, "requirements"])
+        .output()
+        .map_err(|e| ImageError(format!("cannot run docker: {e}")))?;
+    if !printed.status.success() || !crate::gate::requirements_name_the_gate(&String::from_utf8_lossy(&printed.stdout))
+    {
+        return fail(format!(
+            "the gate image {gate} does not run: {}",
+            String::from_utf8_lossy(&printed.stderr).trim()
+        ));
+    }
     Ok(facts)
 }
 
@@ -240,6 +272,13 @@ mod tests {
                 "app_server_guard": "/opt/openclaw/bin/openclaw-app-server-guard"},
             "shim_error": null, "real_codex_version": format!("codex-cli {CODEX_VERSION}"),
         })
+    }
+
+    #[test]
+    fn the_gate_image_is_named_after_the_openclaw_image() {
+        assert_eq!(gate_tag("moonmind/openclaw:local"), "moonmind/openclaw-model-gate:local");
+        assert_eq!(gate_tag("registry:5000/openclaw"), "registry:5000/openclaw-model-gate");
+        assert_eq!(gate_tag("t-1:test"), "t-1-model-gate:test");
     }
 
     #[test]

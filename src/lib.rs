@@ -12,6 +12,8 @@ pub mod entrypoint;
 pub mod error;
 pub mod exec;
 pub mod explain;
+pub mod gate;
+pub mod gate_server;
 pub mod grammar;
 pub mod guard;
 pub mod image;

@@ -10,6 +10,11 @@
 //!   them and for SIGCHLD in `sigwait` (blocked, never busy);
 //! - codex's exit status becomes the shim's, and a death by signal is re-raised on the shim.
 //!
+//! When a review the caller asked for cannot run (`auto_review` without the model gate), the
+//! guard does not hand the escalations to the client instead (a client may approve everything):
+//! from then on the relay answers every approval request codex sends with a denial itself
+//! (`app_server::APPROVAL_REQUESTS`) and reports why; the client never sees those requests.
+//!
 //! A client that closes its end makes the shim's writes fail (SIGPIPE is ignored in the relay; codex
 //! gets the caller's disposition back): the relay stops reading codex, which then sees its own
 //! writes fail, and codex's exit ends the shim as always.
@@ -19,13 +24,14 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use nix::sys::signal::{self, SigHandler, SigSet, SigmaskHow, Signal};
 use nix::unistd::Pid;
 
-use crate::app_server::{self, Verdict};
+use crate::app_server::{self, Context, Verdict};
 use crate::audit::Action;
 use crate::lock::Attempt;
 use crate::policy::Policy;
@@ -73,13 +79,22 @@ pub fn run(child: Child, policy: Policy, report: Report) -> io::Result<u8> {
     }
     let mut codex = command.spawn()?;
     let (to_codex, from_codex) = (codex.stdin.take().expect("piped"), codex.stdout.take().expect("piped"));
+    // Both relay threads write to codex (the client's lines, the relay's denials): line by line
+    // under one lock.
+    let to_codex = Arc::new(Mutex::new(Some(to_codex)));
+    let shared = Shared {
+        to_codex,
+        deny_approvals: Arc::new(AtomicBool::new(false)),
+        context: Context { gate_deployed: crate::gate::deployed() },
+        policy,
+        report,
+    };
+    let downstream_shared = shared.clone();
     let (drained, drained_rx) = mpsc::channel();
-    let relaying = std::thread::Builder::new()
-        .name("client-to-codex".into())
-        .spawn(move || upstream(to_codex, &policy, report))
-        .and_then(|_| {
+    let relaying =
+        std::thread::Builder::new().name("client-to-codex".into()).spawn(move || upstream(&shared)).and_then(|_| {
             std::thread::Builder::new().name("codex-to-client".into()).spawn(move || {
-                downstream(from_codex);
+                downstream(from_codex, &downstream_shared);
                 let _ = drained.send(());
             })
         });
@@ -109,15 +124,43 @@ pub fn run(child: Child, policy: Policy, report: Report) -> io::Result<u8> {
     Ok(exit_code_or_die(status))
 }
 
+/// What both relay threads share.
+#[derive(Clone)]
+struct Shared {
+    /// Codex's stdin; `None` once the client's EOF closed it.
+    to_codex: Arc<Mutex<Option<ChildStdin>>>,
+    /// Set once a review the caller asked for could not run: approval requests are denied here.
+    deny_approvals: Arc<AtomicBool>,
+    context: Context,
+    policy: Policy,
+    report: Report,
+}
+
+impl Shared {
+    fn write_to_codex(&self, line: &[u8]) -> io::Result<()> {
+        let mut to_codex = self.to_codex.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match to_codex.as_mut() {
+            Some(stdin) => stdin.write_all(line),
+            None => Err(io::ErrorKind::BrokenPipe.into()),
+        }
+    }
+}
+
 /// Client to codex: each line judged by the guard.
-fn upstream(mut to_codex: ChildStdin, policy: &Policy, report: Report) {
+fn upstream(shared: &Shared) {
+    let (policy, report) = (&shared.policy, shared.report);
     let mut lines = Lines::new(io::stdin());
     while let Some(line) = lines.next_line() {
-        let sent = match app_server::guard_line(line, policy) {
-            Verdict::Forward => to_codex.write_all(line),
-            Verdict::Rewrite { line, forced } => {
-                report(Action::Forced, policy, &forced);
-                to_codex.write_all(&line)
+        let sent = match app_server::guard_line_in(line, policy, shared.context) {
+            Verdict::Forward => shared.write_to_codex(line),
+            Verdict::Rewrite { line, forced, deny_approvals } => {
+                if !forced.is_empty() {
+                    report(Action::Forced, policy, &forced);
+                }
+                if deny_approvals && !shared.deny_approvals.swap(true, Ordering::SeqCst) {
+                    eprintln!("{}", denial_notice(&policy.model));
+                }
+                shared.write_to_codex(&line)
             }
             Verdict::Refuse { reply, attempts } => {
                 report(Action::Rejected, policy, &attempts);
@@ -131,17 +174,56 @@ fn upstream(mut to_codex: ChildStdin, policy: &Policy, report: Report) {
             break; // codex is gone: its exit ends the relay
         }
     }
-    // Dropping `to_codex` closes codex's stdin: codex exits at EOF, as it would on the client's.
+    // Closing codex's stdin: codex exits at EOF, as it would on the client's.
+    let _ = shared.to_codex.lock().map(|mut stdin| stdin.take());
+}
+
+/// Why escalations are denied: said once on stderr; each denial also leaves an audit record.
+fn denial_notice(model: &str) -> String {
+    format!(
+        "{}: warning: the client asked for automatic approval review, which without the OpenClaw model gate would run on a model other than {model:?}; every escalation is denied in this session instead of being handed to the client",
+        crate::error::PREFIX
+    )
 }
 
 /// Codex to client, line by line so that a refusal never lands inside one of codex's lines.
-fn downstream(from_codex: impl Read) {
+fn downstream(from_codex: impl Read, shared: &Shared) {
     let mut lines = Lines::new(from_codex);
     while let Some(line) = lines.next_line() {
+        if shared.deny_approvals.load(Ordering::SeqCst) {
+            if let Some((denial, attempt)) = approval_denial(line) {
+                (shared.report)(Action::Rejected, &shared.policy, &[attempt]);
+                let _ = shared.write_to_codex(&denial);
+                continue;
+            }
+        }
         if write_line_to_client(line).is_err() {
             break; // the client is gone; codex will see its own writes fail
         }
     }
+}
+
+/// The relay's own answer to a server line that asks for an approval, with its audit attempt.
+fn approval_denial(line: &[u8]) -> Option<(Vec<u8>, Attempt)> {
+    // Only approval requests name "Approval"; every other line is passed without parsing.
+    if !line.windows(8).any(|w| w == b"Approval") {
+        return None;
+    }
+    let message: serde_json::Value = serde_json::from_slice(line).ok()?;
+    let method = message.get("method")?.as_str()?;
+    let id = message.get("id")?;
+    let (_, result) = app_server::APPROVAL_REQUESTS.iter().find(|(m, _)| *m == method)?;
+    let result: serde_json::Value = serde_json::from_str(result).expect("the table holds JSON");
+    let mut denial = serde_json::to_vec(&serde_json::json!({"id": id, "result": result})).expect("JSON");
+    denial.push(b'\n');
+    let attempt = Attempt {
+        syntax: format!("app-server {method}"),
+        attempted:
+            "escalation denied: the automatic review asked for cannot run on the pinned model without the model gate"
+                .to_owned(),
+        level: "app-server".to_owned(),
+    };
+    Some((denial, attempt))
 }
 
 /// One whole line to stdout, under stdout's lock, flushed before the lock is released.
@@ -174,6 +256,29 @@ impl<R: Read> Lines<R> {
             }
         }
     }
+}
+
+/// The guard's refusing form: reject mode refused `codex app-server` at launch, so no codex runs;
+/// every request (a line with an `id` and a `method`) is answered with a JSON-RPC error carrying
+/// `refusal` — `initialize` first, which is where a client such as the Python SDK reports it —
+/// until the client's EOF. Returns the refusal's exit code, 77.
+pub fn refuse_all(refusal: &str) -> u8 {
+    // A client gone away ends the loop with 77, not a death by SIGPIPE.
+    // SAFETY: installs SIG_IGN, no handler code runs.
+    let _ = unsafe { signal::signal(Signal::SIGPIPE, SigHandler::SigIgn) };
+    let mut lines = Lines::new(io::stdin());
+    while let Some(line) = lines.next_line() {
+        let Ok(message) = serde_json::from_slice::<serde_json::Value>(line) else { continue };
+        if let (Some(id), Some(_)) = (message.get("id"), message.get("method")) {
+            let reply = serde_json::json!({"error": {"code": app_server::REFUSED_CODE, "message": refusal}, "id": id});
+            let mut reply = serde_json::to_vec(&reply).expect("JSON");
+            reply.push(b'\n');
+            if write_line_to_client(&reply).is_err() {
+                break;
+            }
+        }
+    }
+    crate::error::EXIT_REFUSED
 }
 
 /// Codex's exit code, or the shim dies by the signal that killed codex (a parent sees the same).

@@ -54,7 +54,11 @@ fn pin_and_exec(argv0: &OsStr, args: &[OsString], policy: &mut Option<Policy>) -
         }
         Outcome::PassThrough { args } => args,
         Outcome::Reject { attempts } => {
-            return Err(ShimError::Rejected { model: policy.model.clone(), attempts });
+            let rejected = ShimError::Rejected { model: policy.model.clone(), attempts };
+            if relays_app_server(policy, argv0, args) {
+                refuse_over_json_rpc(&rejected, policy, args);
+            }
+            return Err(rejected);
         }
         Outcome::Refuse { path } => return Err(ShimError::RefusedSubcommand { path }),
         Outcome::RefuseUnguardable { form } => return Err(ShimError::RefusedUnguardable { form }),
@@ -81,6 +85,28 @@ fn pin_and_exec(argv0: &OsStr, args: &[OsString], policy: &mut Option<Policy>) -
     let error = crate::exec::exec(&real, argv0, &args, &[(GUARD_VAR, &guard)]);
     Err(ShimError::Exec { path: real, error })
 }
+
+/// Whether `args` would be `codex app-server` on stdio behind the guard, had they chosen no model.
+fn relays_app_server(policy: &Policy, argv0: &OsStr, args: &[OsString]) -> bool {
+    let force = Policy { mode: crate::policy::LockMode::Force, ..policy.clone() };
+    matches!(lock::apply(&force, argv0, args), Outcome::Relay { .. })
+}
+
+/// Reject mode refused `codex app-server` at launch (a model in argv, e.g. the Python SDK's
+/// `config_overrides`). A client reading JSON-RPC would only see a closed pipe, so the guard is
+/// exec'd in its refusing form: it answers `initialize` and every later request with a JSON-RPC
+/// error carrying `rejected`'s one line, and exits 77 at the client's EOF. Codex never runs.
+/// Returns only when that guard cannot be exec'd (the shim then exits 77 as before).
+fn refuse_over_json_rpc(rejected: &ShimError, policy: &Policy, args: &[OsString]) {
+    let Some(guard_bin) = installed_guard() else { return };
+    audit::report(&error_events(rejected, Some(policy), args));
+    eprintln!("{rejected}");
+    let guard_args = [OsString::from(REFUSE_WITH), OsString::from(rejected.to_string())];
+    let _ = crate::exec::exec(&guard_bin, OsStr::new(GUARD_BIN), &guard_args, &[]);
+}
+
+/// The guard's option for its refusing form (`--refuse-with LINE`).
+pub const REFUSE_WITH: &str = "--refuse-with";
 
 /// The app-server guard's binary, installed next to the shim.
 pub const GUARD_BIN: &str = "openclaw-app-server-guard";

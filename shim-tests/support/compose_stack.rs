@@ -191,6 +191,12 @@ fn standin_binary() -> &'static Path {
     })
 }
 
+/// `tar MODE` (`-cf` creates, `-rf` appends) of `entries` under `root`, owned by uid/gid `owner`.
+fn tar_entries(root: &Path, tar: &Path, owner: u32, mode: &str, entries: &[&str]) {
+    let owner = [format!("--owner={owner}"), format!("--group={owner}")];
+    run_ok(Command::new("tar").arg("-C").arg(root).arg("--numeric-owner").args(owner).arg(mode).arg(tar).args(entries));
+}
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A name no other test, run or person uses: `occ<pid>-<counter>-<nanos>`.
@@ -211,6 +217,9 @@ pub struct Stack {
     pub standin: String,
     /// The image the openclaw service runs (the stand-in unless a test says otherwise).
     pub openclaw_image: String,
+    /// The model gate's image: the staged static gate (`make shim`) alone, imported (ours, removed
+    /// on drop).
+    pub gate_image: String,
     /// Compose files after docker-compose.yaml (overrides a test adds).
     pub overrides: Vec<PathBuf>,
     pub dir: tempfile::TempDir,
@@ -227,10 +236,12 @@ impl Stack {
             openclaw_data_volume: format!("{id}-openclaw_data"),
             standin: format!("openclaw-compose-test/standin:{id}"),
             openclaw_image: format!("openclaw-compose-test/standin:{id}"),
+            gate_image: format!("openclaw-compose-test/gate:{id}"),
             overrides: Vec::new(),
             dir: tempfile::tempdir().unwrap(),
         };
         stack.import_standin();
+        stack.import_gate();
         run_ok(docker().args(["network", "create", &stack.network]));
         stack
     }
@@ -247,23 +258,28 @@ impl Stack {
             .unwrap();
         std::fs::write(root.join("etc/group"), "root:x:0:\napp:x:1000:\n").unwrap();
         let tar = self.dir.path().join("standin.tar");
-        run_ok(
-            Command::new("tar")
-                .arg("-C")
-                .arg(&root)
-                .args(["--numeric-owner", "--owner=0", "--group=0", "-cf"])
-                .arg(&tar)
-                .args(["standin", "etc"]),
-        );
-        run_ok(
-            Command::new("tar")
-                .arg("-C")
-                .arg(&root)
-                .args(["--numeric-owner", "--owner=1000", "--group=1000", "-rf"])
-                .arg(&tar)
-                .args(["home", "var"]),
-        );
+        tar_entries(&root, &tar, 0, "-cf", &["standin", "etc"]);
+        tar_entries(&root, &tar, 1000, "-rf", &["home", "var"]);
         run_ok(docker().args(["import", "--change", r#"ENTRYPOINT ["/standin"]"#]).arg(&tar).arg(&self.standin));
+    }
+
+    /// The gate image as services/openclaw-model-gate/Dockerfile makes it (the static gate alone,
+    /// run as nobody), by `docker import`: nothing built, no builder cache shared between tests.
+    fn import_gate(&self) {
+        let staged = Path::new(env!("CARGO_MANIFEST_DIR")).join("services/openclaw/bin/openclaw-model-gate");
+        assert!(staged.is_file(), "{} is missing: run make shim", staged.display());
+        let root = self.dir.path().join("gate-root");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::copy(&staged, root.join("openclaw-model-gate")).unwrap();
+        let tar = self.dir.path().join("gate.tar");
+        tar_entries(&root, &tar, 0, "-cf", &["openclaw-model-gate"]);
+        run_ok(
+            docker()
+                .args(["import", "--change", r#"ENTRYPOINT ["/openclaw-model-gate"]"#])
+                .args(["--change", r#"CMD ["serve", "--listen", "0.0.0.0:8080"]"#, "--change", "USER 65534:65534"])
+                .arg(&tar)
+                .arg(&self.gate_image),
+        );
     }
 
     /// The environment that points the stack at this test's resources.
@@ -271,6 +287,7 @@ impl Stack {
         vec![
             ("MOONMIND_IMAGE", self.standin.as_str()),
             ("OPENCLAW_IMAGE", self.openclaw_image.as_str()),
+            ("OPENCLAW_GATE_IMAGE", self.gate_image.as_str()),
             ("MOONMIND_NETWORK", self.network.as_str()),
             ("CODEX_VOLUME_NAME", self.codex_volume.as_str()),
             ("OPENCLAW_CODEX_VOLUME_NAME", self.openclaw_codex_volume.as_str()),
@@ -429,5 +446,6 @@ impl Drop for Stack {
         }
         quiet(&["network", "rm", &self.network]);
         quiet(&["image", "rm", &self.standin]);
+        quiet(&["image", "rm", &self.gate_image]);
     }
 }

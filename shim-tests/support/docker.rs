@@ -62,6 +62,7 @@ pub fn prebuilt_openclaw_image() -> Option<String> {
 /// returns the tag and what the builder printed.
 pub fn build_openclaw_image(cleanup: &mut Cleanup, what: &str) -> (String, Output) {
     let tag = cleanup.image(&format!("{}:test", unique(what)));
+    cleanup.image(&openclaw_codex::image::gate_tag(&tag));
     let built = Command::new(env!("CARGO_BIN_EXE_openclaw-image"))
         .args(["--tag", &tag, "--base-image", &base_image()])
         .current_dir(repo())
@@ -69,6 +70,52 @@ pub fn build_openclaw_image(cleanup: &mut Cleanup, what: &str) -> (String, Outpu
         .unwrap();
     assert!(built.status.success(), "openclaw-image failed:\n{}\n{}", text(&built.stdout), text(&built.stderr));
     (tag, built)
+}
+
+/// The model gate as Compose runs it: the gate's image on a network of the test's own, reachable
+/// there as `openclaw-model-gate` (the name the OpenClaw image's requirements.toml names), its
+/// upstream a mock on the host's `upstream_port`. Returns the network, for `docker run --network`.
+pub fn gate_network(cleanup: &mut Cleanup, openclaw_image: &str, mode: &str, upstream_port: u16) -> String {
+    let network = cleanup.network(&unique("gate-net"));
+    docker_ok(&["network", "create", &network]);
+    let container = cleanup.container(&unique("gate"));
+    let upstream = format!("http://host.docker.internal:{upstream_port}/v1");
+    let gate_image = openclaw_codex::image::gate_tag(openclaw_image);
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &container,
+        "--network",
+        &network,
+        "--network-alias",
+        "openclaw-model-gate",
+        "--add-host",
+        "host.docker.internal:host-gateway",
+        "-e",
+        &format!("OPENCLAW_MODEL={}", super::PIN),
+        "-e",
+        &format!("OPENCLAW_MODEL_LOCK_MODE={mode}"),
+        &gate_image,
+        "serve",
+        "--listen",
+        "0.0.0.0:8080",
+        "--upstream",
+        &upstream,
+    ]);
+    let started = std::time::Instant::now();
+    while !docker(&["exec", &container, "/openclaw-model-gate", "health", "--url", "http://127.0.0.1:8080"])
+        .status
+        .success()
+    {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the gate did not become healthy: {}",
+            text(&docker(&["logs", &container]).stderr)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    network
 }
 
 /// Removes, on drop, the containers, volumes, networks and images registered with it — even if the

@@ -16,6 +16,16 @@ pub struct Request {
     /// `x-openai-subagent`: set on requests made for a sub-agent or a review.
     pub subagent: Option<String>,
     pub body: Value,
+    /// Every header as sent, names lower-cased (the model gate's tests check what arrives).
+    pub headers: Vec<(String, String)>,
+    /// The body's size in bytes, as received.
+    pub body_len: usize,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -99,7 +109,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
             return;
         }
         let path = request_line.split_whitespace().nth(1).unwrap_or_default().to_owned();
-        let (mut length, mut chunked, mut subagent) = (0usize, false, None);
+        let (mut length, mut chunked, mut subagent, mut headers) = (0usize, false, None, Vec::new());
         loop {
             let mut line = String::new();
             reader.read_line(&mut line).unwrap();
@@ -108,6 +118,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
                 break;
             }
             let (name, value) = line.split_once(':').unwrap_or((line, ""));
+            headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
             match name.to_ascii_lowercase().as_str() {
                 "content-length" => length = value.trim().parse().unwrap(),
                 "transfer-encoding" => chunked = value.trim().eq_ignore_ascii_case("chunked"),
@@ -116,6 +127,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
             }
         }
         let body = if chunked { read_chunked(&mut reader) } else { read_exact(&mut reader, length) };
+        let body_len = body.len();
         let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let model = body.get("model").and_then(Value::as_str).map(str::to_owned);
         let reply = {
@@ -128,7 +140,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
                     .pop_front()
                     .unwrap_or_else(|| Reply::Message(state.default_reply.clone().unwrap_or_else(|| "done".into()))),
             };
-            state.requests.push(Request { path, model, subagent, body });
+            state.requests.push(Request { path, model, subagent, body, headers, body_len });
             reply
         };
         if let Reply::MessageAfter(_, pause) = &reply {

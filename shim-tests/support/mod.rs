@@ -204,6 +204,8 @@ impl Tree {
 pub mod codex_env;
 pub mod compose_stack;
 pub mod docker;
+pub mod etc_codex;
+pub mod gate;
 pub mod mock_api;
 
 /// The real Codex CLI: `CODEX_BIN`, else the copy `packaging/fetch-codex.sh` caches.

@@ -1,7 +1,9 @@
 //! `codex app-server` behind OpenClaw's model lock. The `codex` shim execs this (installed next to
 //! it) for `codex app-server` on stdio, with the real codex and the argv it already pinned; it runs
 //! codex as its child and relays the JSON-RPC stream through the guard (`openclaw_codex::relay`).
-//! Exit codes: codex's own, or `openclaw_codex::error`'s.
+//! Exit codes: codex's own, or `openclaw_codex::error`'s. `--refuse-with LINE` (the shim, when reject
+//! mode refused app-server at launch): no codex; every request is answered with a JSON-RPC error
+//! carrying LINE, and the guard exits 77 at the client's EOF.
 //!
 //! `#![no_main]`, as the shim: Rust's runtime set-up would ignore SIGPIPE before `main`, and codex
 //! must start with the caller's disposition, which the relay hands on.
@@ -21,8 +23,11 @@ use clap::Parser;
 #[command(version, about = "Relays `codex app-server` over stdio, pinning the model in every client request")]
 struct Cli {
     /// The real codex.
-    #[arg(long)]
-    codex: PathBuf,
+    #[arg(long, required_unless_present = "refuse_with")]
+    codex: Option<PathBuf>,
+    /// Start no codex: answer every request with a JSON-RPC error carrying this line, exit 77 at EOF.
+    #[arg(long, conflicts_with = "codex")]
+    refuse_with: Option<String>,
     /// argv[0] to start it with.
     #[arg(long, default_value = "codex")]
     argv0: OsString,
@@ -37,7 +42,11 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // SAFETY: the C runtime passes `argc` valid NUL-terminated strings in `argv`.
     let args = (0..argc.max(0) as usize).map(|i| unsafe { CStr::from_ptr(*argv.add(i)) });
     let cli = Cli::parse_from(args.map(|a| OsStr::from_bytes(a.to_bytes()).to_owned()));
-    match openclaw_codex::shim::run_app_server_guard(cli.codex, cli.argv0, cli.args) {
+    let (Some(codex), None) = (cli.codex, &cli.refuse_with) else {
+        let line = cli.refuse_with.unwrap_or_default();
+        return c_int::from(openclaw_codex::relay::refuse_all(&line));
+    };
+    match openclaw_codex::shim::run_app_server_guard(codex, cli.argv0, cli.args) {
         Ok(code) => c_int::from(code),
         Err(error) => {
             eprintln!("{error}");
@@ -53,7 +62,10 @@ mod tests {
     #[test]
     fn the_shims_arguments_parse() {
         let cli = Cli::parse_from(["g", "--codex", "/r/codex", "--argv0", "codex", "--", "-m", "p", "app-server"]);
-        assert_eq!(cli.codex, PathBuf::from("/r/codex"));
+        assert_eq!(cli.codex, Some(PathBuf::from("/r/codex")));
         assert_eq!(cli.args, ["-m", "p", "app-server"].map(OsString::from));
+        let cli = Cli::parse_from(["g", "--refuse-with", "refused: x"]);
+        assert_eq!((cli.codex, cli.refuse_with.as_deref()), (None, Some("refused: x")));
+        assert!(Cli::try_parse_from(["g"]).is_err(), "one of the two is required");
     }
 }

@@ -9,7 +9,7 @@ use openclaw_codex::image::{self, ImageError, DEFAULT_TAG};
 #[command(
     name = "openclaw-image",
     version,
-    about = "Builds the OpenClaw image with the static codex shim and verifies it"
+    about = "Builds the OpenClaw image with the static codex shim, and the model gate's image, and verifies both"
 )]
 struct Cli {
     /// Image tag.
@@ -39,9 +39,10 @@ fn run(cli: &Cli) -> Result<(), ImageError> {
     }
     image::verify(&cli.tag)?;
     println!(
-        "openclaw-image: {} built and verified (user app, shim first on PATH, Codex CLI {})",
+        "openclaw-image: {} built and verified (user app, shim first on PATH, Codex CLI {}, requirements forcing the model gate); model gate image {}",
         cli.tag,
-        openclaw_codex::grammar::CODEX_VERSION
+        openclaw_codex::grammar::CODEX_VERSION,
+        image::gate_tag(&cli.tag)
     );
     Ok(())
 }

@@ -1,0 +1,120 @@
+//! `openclaw-model-gate`: the HTTP gate Codex's provider is forced to by
+//! `/etc/codex/requirements.toml`; it pins the model of every request on the wire
+//! (`openclaw_codex::gate` holds the rules, `gate_server` the server).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use openclaw_codex::gate::{self, PREFIX};
+use openclaw_codex::gate_server::{self, Settings, Upstream};
+use openclaw_codex::policy::Policy;
+
+/// Exit codes of every subcommand (also in `--help` and the README).
+const EXIT_CODES: &str = "Exit codes: 0 stopped by SIGTERM/SIGINT (serve), healthy (health); \
+1 the gate did not answer healthy (health); 2 usage; \
+71 cannot listen on --listen (serve); \
+78 bad OPENCLAW_MODEL/OPENCLAW_MODEL_LOCK_MODE (the shim's rules), a bad URL or --ca-file.";
+const EXIT_UNHEALTHY: u8 = 1;
+const EXIT_LISTEN: u8 = 71;
+const EXIT_CONFIG: u8 = 78;
+
+#[derive(Parser)]
+#[command(name = "openclaw-model-gate", version, about = "Pins the model of every request Codex sends, on the wire", after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve: judge every request, pin (force) or refuse (reject) its model, relay it to the upstream.
+    /// The pin and mode come from OPENCLAW_MODEL and OPENCLAW_MODEL_LOCK_MODE.
+    #[command(after_help = EXIT_CODES)]
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "0.0.0.0:8080")]
+        listen: SocketAddr,
+        /// Upstream of API-key logins: /v1/<rest> goes to <URL>/<rest>.
+        #[arg(long, env = "OPENCLAW_GATE_UPSTREAM", default_value = gate_server::DEFAULT_API_UPSTREAM)]
+        upstream: String,
+        /// Upstream of ChatGPT logins (requests carrying a ChatGPT-Account-ID header).
+        #[arg(long, env = "OPENCLAW_GATE_CHATGPT_UPSTREAM", default_value = gate_server::DEFAULT_CHATGPT_UPSTREAM)]
+        chatgpt_upstream: String,
+        /// Extra CA certificates (PEM) to trust for the upstreams, besides the public roots.
+        #[arg(long, env = "OPENCLAW_GATE_CA_FILE")]
+        ca_file: Option<PathBuf>,
+        /// Largest request body accepted, decoded.
+        #[arg(long, default_value_t = gate_server::DEFAULT_MAX_BODY)]
+        max_body_bytes: usize,
+    },
+    /// Print the /etc/codex/requirements.toml that forces every codex's provider to this gate.
+    Requirements {
+        /// The gate's base URL as codex reaches it (without /v1).
+        #[arg(long, default_value = "http://openclaw-model-gate:8080")]
+        gate_url: String,
+    },
+    /// Ask a gate for its health (a healthcheck for images without curl); prints its answer.
+    Health {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err((code, message)) => {
+            eprintln!("{message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
+    match cli.command {
+        Command::Serve { listen, upstream, chatgpt_upstream, ca_file, max_body_bytes } => {
+            let policy = Policy::from_env().map_err(|e| (EXIT_CONFIG, format!("{PREFIX}: {e}")))?;
+            let upstream_of = |flag: &str, text: &str| {
+                Upstream::parse(text)
+                    .map_err(|e| (EXIT_CONFIG, format!("{PREFIX}: --{flag} {e}: give the upstream's base URL")))
+            };
+            let settings = Settings {
+                listen,
+                api_upstream: upstream_of("upstream", &upstream)?,
+                chatgpt_upstream: upstream_of("chatgpt-upstream", &chatgpt_upstream)?,
+                ca_file,
+                max_body: max_body_bytes,
+            };
+            init_logging();
+            gate_server::serve(policy, settings).map_err(|e| {
+                let code = match e {
+                    gate_server::ServeError::Listen { .. } | gate_server::ServeError::Runtime(_) => EXIT_LISTEN,
+                    gate_server::ServeError::CaFile { .. } => EXIT_CONFIG,
+                };
+                (code, e.to_string())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Requirements { gate_url } => {
+            print!("{}", gate::requirements_toml(&gate_url).map_err(|e| (EXIT_CONFIG, e))?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Health { url } => match gate_server::probe(&url, Duration::from_secs(5)) {
+            Ok(answer) => {
+                println!("{answer}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => Err((EXIT_UNHEALTHY, format!("{PREFIX}: {url} is not healthy: {e}"))),
+        },
+    }
+}
+
+/// Operational logs on stderr (`docker logs`); `OPENCLAW_GATE_LOG` filters them (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OPENCLAW_GATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).init();
+}
