@@ -8,7 +8,7 @@ STAGED_SHIM := services/openclaw/bin/codex
 STAGED_GUARD := services/openclaw/bin/openclaw-app-server-guard
 STAGED_GATE := services/openclaw/bin/openclaw-model-gate
 
-.PHONY: all shim codex-cli demo test test-python test-sdk lint bench image base-image clean
+.PHONY: all shim codex-cli demo test test-python test-sdk lint bench image base-image clean fuzz fuzz-real
 
 all: shim
 
@@ -29,9 +29,22 @@ codex-cli:
 ## test: every test (unit, integration, the suite against the static shim, the real Codex CLI)
 test: lint shim codex-cli
 	packaging/with-test-image.sh cargo test --all-targets
-	OPENCLAW_TEST_SHIM=$(STAGED_SHIM) cargo test --test shim --test audit --test real_codex --test conformance --test app_server --test model_gate
+	OPENCLAW_TEST_SHIM=$(STAGED_SHIM) cargo test --test shim --test audit --test real_codex --test conformance --test app_server --test model_gate --test differential
 	$(MAKE) test-python
 	$(MAKE) test-sdk
+
+FUZZ_CASES ?= 200000
+FUZZ_REAL_ARGVS ?= 3000
+
+## fuzz: the property tests of the rewrite on many more generated argvs (FUZZ_CASES per property)
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) cargo test --release --test rewrite_props
+
+## fuzz-real: the differential run, shim against the real Codex CLI, on FUZZ_REAL_ARGVS argvs
+## (FUZZ_SEED picks another sequence); prints its counts
+fuzz-real: shim codex-cli
+	OPENCLAW_TEST_SHIM=$(STAGED_SHIM) DIFFERENTIAL_ARGVS=$(FUZZ_REAL_ARGVS) DIFFERENTIAL_SEED=$(or $(FUZZ_SEED),0) \
+	  cargo test --release --test differential -- --nocapture
 
 PYVENV := target/pyvenv
 PYTEST_VERSION := 8.3.4

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 use bypass_env::{Script, World};
 use help_text::{HelpPage, Values};
-use openclaw_codex::grammar::{Arity, CommandSpec, ROOT};
+use openclaw_codex::grammar::{Arity, CommandSpec, OptSpec, ROOT};
 use support::mock_api::Request;
 use support::PIN;
 
@@ -290,6 +290,136 @@ fn the_drift_check_reports_each_kind_of_difference() {
 }
 
 // ------------------------------------------------------------------------------------------------
+// Usage rules: what the table says clap rejects (an option given twice, a value starting with `-`)
+// against what the real CLI does with each option of each command.
+// ------------------------------------------------------------------------------------------------
+
+/// `codex ARGS` run directly (no shim) the way `real_help` runs it: exit code and stderr.
+fn real_run(home: &Path, args: &[String]) -> Result<(Option<i32>, String), String> {
+    let output = Command::new(support::real_codex_binary())
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", home)
+        .env("CODEX_HOME", home)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run codex: {e}"))?;
+    Ok((output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned()))
+}
+
+/// Values tried in turn until the option accepts one (`--opt=V --help` exits 0).
+const PROBE_VALUES: &[&str] = &[
+    "x",
+    "1",
+    "read-only",
+    "x=1",
+    "never",
+    "stdio://",
+    "standard",
+    "auto",
+    "capability-token",
+    "http://127.0.0.1:1",
+    "00000000-0000-0000-0000-000000000000",
+    "isolate",
+    "noise",
+    "127.0.0.1:1",
+];
+
+/// The differences between `spec`'s usage rules and the real CLI, for one option of `path`. Every
+/// probe ends in an error or `--help` (which stops clap where it stands), so nothing runs.
+fn probe_option(home: &Path, path: &[&str], spec: &OptSpec) -> Vec<String> {
+    let at = format!("`codex {}` --{}", path.join(" "), spec.long);
+    let run = |tail: &[String]| {
+        let mut args: Vec<String> = path.iter().map(|p| p.to_string()).collect();
+        args.extend(tail.iter().cloned());
+        real_run(home, &args)
+    };
+    let long = format!("--{}", spec.long);
+    let mut problems = Vec::new();
+    let twice = |value: Option<&str>| -> Result<bool, String> {
+        let token = value.map_or(long.clone(), |v| format!("{long}={v}"));
+        let (code, stderr) = run(&[token.clone(), token, "--help".into()])?;
+        match code {
+            Some(0) => Ok(true),
+            Some(2) if stderr.contains("cannot be used multiple times") => Ok(false),
+            _ => Err(format!("given twice: exit {code:?}: {}", stderr.trim())),
+        }
+    };
+    let repeats = if spec.arity == Arity::Flag {
+        twice(None)
+    } else {
+        let accepted = PROBE_VALUES
+            .iter()
+            .find(|v| run(&[format!("{long}={v}"), "--help".into()]).is_ok_and(|(code, _)| code == Some(0)));
+        match accepted {
+            Some(value) => twice(Some(value)),
+            None => Err("accepts none of the probe values".to_owned()),
+        }
+    };
+    match repeats {
+        Ok(repeats) if repeats != spec.repeats => {
+            problems.push(format!("{at}: repeats={repeats} in the CLI, {} in the table", spec.repeats))
+        }
+        Ok(_) => {}
+        Err(why) => problems.push(format!("{at}: {why}")),
+    }
+    if spec.arity != Arity::Flag {
+        // `-h` as the value: clap either takes it (hyphen values: the bogus option then fails) or
+        // reports the value missing; help printed would mean an optional value the table cannot hold.
+        match run(&[long.clone(), "-h".into(), "--zz-probe".into()]) {
+            Ok((Some(2), stderr)) if stderr.contains("a value is required for") => {
+                if spec.hyphen_values {
+                    problems.push(format!("{at}: takes no value starting with `-` in the CLI"));
+                }
+            }
+            Ok((Some(2), stderr)) if stderr.contains("'--zz-probe'") || stderr.contains("invalid value '-h'") => {
+                if !spec.hyphen_values {
+                    problems.push(format!("{at}: takes a value starting with `-` in the CLI"));
+                }
+            }
+            Ok((code, stderr)) => problems.push(format!("{at} -h: exit {code:?}: {}", stderr.trim())),
+            Err(e) => problems.push(e),
+        }
+    }
+    problems
+}
+
+#[test]
+fn usage_rules_match_the_real_cli() {
+    let home = tempfile::tempdir().unwrap();
+    let options: Vec<(Vec<&str>, &OptSpec)> = table_commands()
+        .into_iter()
+        .flat_map(|(path, spec)| {
+            spec.all_options().filter(|o| !["help", "version"].contains(&o.long)).map(move |o| (path.clone(), o))
+        })
+        .collect();
+    let problems: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = options
+            .chunks(options.len().div_ceil(2))
+            .map(|chunk| {
+                let home = home.path();
+                scope.spawn(move || chunk.iter().flat_map(|(path, spec)| probe_option(home, path, spec)).collect())
+            })
+            .collect();
+        workers.into_iter().flat_map(|w: std::thread::ScopedJoinHandle<Vec<String>>| w.join().unwrap()).collect()
+    });
+    assert!(options.len() > 300, "only {} options probed", options.len());
+    // Control: the probes see a wrong entry of either kind.
+    let exec = ROOT.find_subcommand("exec").unwrap();
+    let oss = OptSpec { repeats: true, ..*exec.find_long("oss").unwrap() };
+    let add_dir = OptSpec { repeats: false, hyphen_values: true, ..*exec.find_long("add-dir").unwrap() };
+    assert_eq!(probe_option(home.path(), &["exec"], &oss).len(), 1, "a repeating --oss went unseen");
+    assert_eq!(probe_option(home.path(), &["exec"], &add_dir).len(), 2, "a wrong --add-dir went unseen");
+    assert!(
+        problems.is_empty(),
+        "the usage rules of the grammar table differ from the real CLI in {} place(s):\n  {}",
+        problems.len(),
+        problems.join("\n  ")
+    );
+}
+
+// ------------------------------------------------------------------------------------------------
 // Bypass corpus: every way argv can choose a model or an endpoint, through the shim, both modes.
 // ------------------------------------------------------------------------------------------------
 
@@ -307,6 +437,9 @@ enum Expect {
     /// The real codex refuses the call itself with this exit code, shim or not: force and (for a
     /// benign argv) reject exit with it and send nothing; reject exits 77 for an attempt.
     CodexFails { code: i32, attempt: bool },
+    /// codex rejects the argv as a usage error (exit 2): the shim refuses it in both modes (exit
+    /// 64) rather than rewrite it, and nothing is sent.
+    Usage,
 }
 
 /// Where the case runs: the tree root (holding `a.png`, `b.png`), the trusted project, the git
@@ -338,6 +471,10 @@ const fn attempt(name: &'static str, args: &'static [&'static str]) -> Case {
 
 const fn refused(name: &'static str, args: &'static [&'static str]) -> Case {
     Case { expect: Expect::Refused, ..attempt(name, args) }
+}
+
+const fn usage(name: &'static str, args: &'static [&'static str]) -> Case {
+    Case { expect: Expect::Usage, ..attempt(name, args) }
 }
 
 const fn benign(name: &'static str, args: &'static [&'static str]) -> Case {
@@ -483,6 +620,35 @@ const IMAGE_LISTS: &[Case] = &[
         exec!["-i", "a.png", "b.png", "-c", "model_provider=other", "hi"]),
 ];
 
+/// Issue 15: an option the shim neutralises stands where codex reads the value of the option
+/// before it. codex rejects each (exit 2, the controls); removing the option made an argv codex
+/// accepts, with everything after `sandbox` (taken for a foreign command) unpinned. The last cases
+/// are what such a removal made, run through the shim and, as controls, without it.
+#[rustfmt::skip]
+const VALUE_SLOTS: &[Case] = &[
+    usage("issue 15: --add-dir --oss sandbox exec -m X",
+        &["--add-dir", "--oss", "sandbox", "exec", "--skip-git-repo-check", "--ephemeral", "-m", "gpt-evil", "hi"]),
+    usage("issue 15: --add-dir -p work sandbox exec -m X",
+        &["--add-dir", "-p", "work", "sandbox", "exec", "--skip-git-repo-check", "--ephemeral", "-m", "gpt-evil", "hi"]),
+    usage("issue 15: --add-dir --remote URL sandbox exec -m X",
+        &["--add-dir", "--remote", "ws://127.0.0.1:9", "sandbox", "exec", "--skip-git-repo-check", "--ephemeral",
+          "-m", "gpt-evil", "hi"]),
+    usage("issue 15: --add-dir --local-provider ollama sandbox exec -m X",
+        &["--add-dir", "--local-provider", "ollama", "sandbox", "exec", "--skip-git-repo-check", "--ephemeral",
+          "-m", "gpt-evil", "hi"]),
+    usage("issue 15: exec -c --oss model_provider=other", exec!["-c", "--oss", "model_provider=other", "hi"]),
+    usage("issue 15: exec -C --oss PROMPT", exec!["-C", "--oss", "hi"]),
+    usage("exec PROMPT --model (no value)", exec!["hi", "--model"]),
+    usage("--oss twice", &["--oss", "--oss", "exec", "--skip-git-repo-check", "--ephemeral", "hi"]),
+    usage("exec --oss=1", exec!["--oss=1", "hi"]),
+    usage("exec -s read-only --approve-for-me", exec!["-s", "read-only", "--approve-for-me", "hi"]),
+    usage("exec --bogus --oss", exec!["--bogus", "--oss", "hi"]),
+    attempt("issue 15, what removing --oss made: --add-dir sandbox exec -m X",
+        &["--add-dir", "sandbox", "exec", "--skip-git-repo-check", "--ephemeral", "-m", "gpt-evil", "hi"]),
+    attempt("issue 15, what removing --oss made: exec -c model_provider=other",
+        exec!["-c", "model_provider=other", "-s", "read-only", "hi"]),
+];
+
 /// Attempts hidden from the outer shim: the foreign command of `sandbox` is codex again, which
 /// reaches the shim through PATH. (The default sandbox has neither network nor a writable
 /// CODEX_HOME, so the sandboxed codex could not run at all.)
@@ -607,15 +773,13 @@ const OPENCLAW: &[Case] = &[
         &["exec", "--json", "--color", "never", "--sandbox", "read-only", "--skip-git-repo-check",
           "--model", "gpt-evil", "--image", "a.png", "b.png", "hi"])
         .codex_fails(1),
-    // `exec resume` has neither `--color` nor `--sandbox`: clap usage error.
-    attempt("openclaw exec resume SESSION --model X (usage error)",
+    // `exec resume` has neither `--color` nor `--sandbox`: clap usage error, refused by the shim.
+    usage("openclaw exec resume SESSION --model X (usage error)",
         &["exec", "resume", "{SESSION}", "--color", "never", "--sandbox", "read-only",
-          "--skip-git-repo-check", "--model", "gpt-evil", "hi"])
-        .codex_fails(2),
-    benign("openclaw exec resume SESSION (usage error)",
+          "--skip-git-repo-check", "--model", "gpt-evil", "hi"]),
+    usage("openclaw exec resume SESSION (usage error)",
         &["exec", "resume", "{SESSION}", "--color", "never", "--sandbox", "read-only",
-          "--skip-git-repo-check", "hi"])
-        .codex_fails(2),
+          "--skip-git-repo-check", "hi"]),
     attempt("openclaw resume with its options before `resume`, --model X",
         &["exec", "--color", "never", "--sandbox", "read-only", "--skip-git-repo-check",
           "resume", "{SESSION}", "--model", "gpt-evil", "hi"]),
@@ -745,6 +909,7 @@ fn run_case(case: &Case, mode: &str) -> Result<(), String> {
 
     let rejecting = mode == "reject" && case.is_attempt();
     let expected_code = match case.expect {
+        Expect::Usage => 64,
         _ if rejecting => 77,
         Expect::Refused => 77,
         Expect::Attempt | Expect::Benign => 0,
@@ -756,7 +921,7 @@ fn run_case(case: &Case, mode: &str) -> Result<(), String> {
     if !redirected.is_empty() {
         return fail("requests reached the second mock");
     }
-    if rejecting || matches!(case.expect, Expect::Refused | Expect::CodexFails { .. }) {
+    if rejecting || matches!(case.expect, Expect::Refused | Expect::CodexFails { .. } | Expect::Usage) {
         if !requests.is_empty() {
             return fail("expected no request");
         }
@@ -816,6 +981,7 @@ const CORPUS: &[&[Case]] = &[
     OPENCLAW,
     BENIGN,
     ESCAPES,
+    VALUE_SLOTS,
 ];
 
 #[test]
@@ -863,6 +1029,11 @@ fn corpus_providers() {
 #[test]
 fn corpus_image_lists() {
     run_corpus(IMAGE_LISTS);
+}
+
+#[test]
+fn corpus_value_slots() {
+    run_corpus(VALUE_SLOTS);
 }
 
 #[test]
@@ -945,7 +1116,21 @@ const CONTROLS: &[(&str, Control)] = &[
     ("openclaw exec --model X", Control::Model("gpt-evil")),
     ("openclaw resume with its options before `resume`, --model X", Control::Model("gpt-evil")),
     ("openclaw exec --model X --image a b PROMPT (prompt swallowed)", Control::Fails(1)),
+    ("openclaw exec resume SESSION --model X (usage error)", Control::Fails(2)),
     ("openclaw exec resume SESSION (usage error)", Control::Fails(2)),
+    ("issue 15: --add-dir --oss sandbox exec -m X", Control::Fails(2)),
+    ("issue 15: --add-dir -p work sandbox exec -m X", Control::Fails(2)),
+    ("issue 15: --add-dir --remote URL sandbox exec -m X", Control::Fails(2)),
+    ("issue 15: --add-dir --local-provider ollama sandbox exec -m X", Control::Fails(2)),
+    ("issue 15: exec -c --oss model_provider=other", Control::Fails(2)),
+    ("issue 15: exec -C --oss PROMPT", Control::Fails(2)),
+    ("exec PROMPT --model (no value)", Control::Fails(2)),
+    ("--oss twice", Control::Fails(2)),
+    ("exec --oss=1", Control::Fails(2)),
+    ("exec -s read-only --approve-for-me", Control::Fails(2)),
+    ("exec --bogus --oss", Control::Fails(2)),
+    ("issue 15, what removing --oss made: --add-dir sandbox exec -m X", Control::Model("gpt-evil")),
+    ("issue 15, what removing --oss made: exec -c model_provider=other", Control::Redirect),
 ];
 
 /// Runs `case` with the real codex alone on PATH; `Err` when it does not behave as `expected`.

@@ -2,6 +2,7 @@
 //!
 //! | code | meaning |
 //! |---|---|
+//! | 64  | refused: the Codex CLI would reject this argv as a usage error (an unknown option, a value missing, an option given twice, ...); in both modes, never rewritten |
 //! | 77  | refused: reject mode and an attempt to choose the model, or an unpinnable subcommand |
 //! | 78  | configuration error: `OPENCLAW_MODEL`, `OPENCLAW_MODEL_LOCK_MODE`, `OPENCLAW_ALLOW_UNPINNABLE`, a relative `OPENCLAW_REAL_CODEX` |
 //! | 126 | the real codex was found but exec failed |
@@ -17,6 +18,7 @@ use crate::locate::{OverrideError, Skipped, REAL_CODEX_VAR};
 use crate::lock::Attempt;
 use crate::policy::{PolicyError, ALLOW_UNPINNABLE_VAR, MODE_VAR};
 
+pub const EXIT_USAGE: u8 = 64;
 pub const EXIT_REFUSED: u8 = 77;
 pub const EXIT_CONFIG: u8 = 78;
 pub const EXIT_EXEC_FAILED: u8 = 126;
@@ -52,6 +54,10 @@ pub enum ShimError {
     RefusedInternal {
         form: String,
     },
+    /// An argv codex rejects as a usage error: refused rather than rewritten (`lock::Outcome::RefuseUsage`).
+    RefusedUsage {
+        problem: String,
+    },
     Override(OverrideError),
     NotFound {
         skipped: Vec<Skipped>,
@@ -68,6 +74,7 @@ pub enum ShimError {
 impl ShimError {
     pub fn exit_code(&self) -> u8 {
         match self {
+            ShimError::RefusedUsage { .. } => EXIT_USAGE,
             ShimError::Rejected { .. }
             | ShimError::RefusedSubcommand { .. }
             | ShimError::RefusedUnguardable { .. }
@@ -107,6 +114,10 @@ impl fmt::Display for ShimError {
             ShimError::RefusedInternal { form } => write!(
                 f,
                 "refused `{form}`: this internal codex form runs other programs on arguments the shim cannot pin; codex never needs it through PATH"
+            ),
+            ShimError::RefusedUsage { problem } => write!(
+                f,
+                "refused: codex would reject this command line: {problem}; the shim runs no command line codex rejects"
             ),
             ShimError::Override(e) => write!(f, "{e}"),
             ShimError::NotFound { skipped } => {

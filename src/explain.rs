@@ -85,6 +85,10 @@ pub fn explain(argv0: &OsStr, args: &[OsString]) -> Value {
             let d = json!([{ "action": "refused-subcommand", "syntax": path, "attempted": path, "level": path }]);
             ("refuse", None, d, Some(ShimError::RefusedSubcommand { path }))
         }
+        Outcome::RefuseUsage { problem } => {
+            let d = json!([{ "action": "refused-usage", "syntax": problem, "attempted": problem, "level": "" }]);
+            ("refuse", None, d, Some(ShimError::RefusedUsage { problem }))
+        }
         Outcome::RefuseInternal { form } => {
             let d = json!([{ "action": "refused-subcommand", "syntax": form, "attempted": form, "level": "" }]);
             ("refuse", None, d, Some(ShimError::RefusedInternal { form }))

@@ -47,12 +47,25 @@ pub enum Meaning {
     AutoReview,
 }
 
+/// One option of one command. `repeats` and `hyphen_values` decide, with `arity`, which argvs clap
+/// rejects (exit 2): the shim refuses those rather than rewrite them (`argv::Usage`). Probed against
+/// the real CLI by the conformance suite (`usage_rules_match_the_real_cli`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OptSpec {
     pub short: Option<char>,
     pub long: &'static str,
     pub arity: Arity,
     pub meaning: Meaning,
+    /// clap accepts it more than once at one command (`ArgAction::Append`); any other option given
+    /// twice is a usage error ("cannot be used multiple times").
+    pub repeats: bool,
+    /// clap takes a separate value starting with `-` (`allow_hyphen_values`); otherwise such a token
+    /// ends the option's values and a value-taking option left without one is a usage error.
+    pub hyphen_values: bool,
+    /// Options of the same command it cannot be given with (clap `conflicts_with`), checked once the
+    /// whole argv is read. Listed for the options the shim replaces (`Meaning` other than `Plain`,
+    /// `Model`, `Config`): a replacement must not take a conflict away.
+    pub conflicts: &'static [&'static str],
 }
 
 /// Where a command's own arguments end and another program's begin.
@@ -102,6 +115,14 @@ impl CommandSpec {
         self.all_options().find(|o| o.short == Some(ch))
     }
 
+    /// `--name` or one of its hidden aliases (`OPTION_ALIASES`).
+    pub fn find_long_or_alias(&self, name: &str) -> Option<&'static OptSpec> {
+        self.find_long(name).or_else(|| {
+            let (_, long) = OPTION_ALIASES.iter().find(|(alias, _)| *alias == name)?;
+            self.find_long(long)
+        })
+    }
+
     /// clap adds a `help` subcommand to every command that has subcommands.
     pub fn find_subcommand(&self, name: &str) -> Option<&'static CommandSpec> {
         if name == "help" && !self.subcommands.is_empty() {
@@ -111,17 +132,24 @@ impl CommandSpec {
     }
 }
 
+const fn opt(short: Option<char>, long: &'static str, arity: Arity) -> OptSpec {
+    OptSpec { short, long, arity, meaning: Meaning::Plain, repeats: false, hyphen_values: false, conflicts: &[] }
+}
 const fn flag(short: Option<char>, long: &'static str) -> OptSpec {
-    OptSpec { short, long, arity: Arity::Flag, meaning: Meaning::Plain }
+    opt(short, long, Arity::Flag)
 }
 const fn one(short: Option<char>, long: &'static str) -> OptSpec {
-    OptSpec { short, long, arity: Arity::One, meaning: Meaning::Plain }
+    opt(short, long, Arity::One)
 }
 const fn many(short: Option<char>, long: &'static str) -> OptSpec {
-    OptSpec { short, long, arity: Arity::Many, meaning: Meaning::Plain }
+    opt(short, long, Arity::Many)
 }
 const fn means(spec: OptSpec, meaning: Meaning) -> OptSpec {
     OptSpec { meaning, ..spec }
+}
+/// May be given more than once.
+const fn repeats(spec: OptSpec) -> OptSpec {
+    OptSpec { repeats: true, ..spec }
 }
 
 const fn cmd(name: &'static str, options: &'static [&'static [OptSpec]]) -> CommandSpec {
@@ -144,9 +172,9 @@ const fn guarded_stream(spec: CommandSpec) -> CommandSpec {
 
 // Accepted by every command (clap `global` options and help).
 const GLOBAL: &[OptSpec] = &[
-    means(one(Some('c'), "config"), Meaning::Config),
-    means(one(None, "enable"), Meaning::Enable),
-    means(one(None, "disable"), Meaning::Disable),
+    repeats(means(one(Some('c'), "config"), Meaning::Config)),
+    repeats(means(one(None, "enable"), Meaning::Enable)),
+    repeats(means(one(None, "disable"), Meaning::Disable)),
     flag(Some('h'), "help"),
 ];
 const VERSION: &[OptSpec] = &[flag(Some('V'), "version")];
@@ -157,18 +185,21 @@ const REMOTE: &[OptSpec] = &[means(one(None, "remote"), Meaning::Remote), one(No
 // The session options of the TUI, `exec`, `resume`, `fork`, `queue`, `archive`, ...
 const SESSION: &[OptSpec] = &[
     flag(None, "strict-config"),
-    many(Some('i'), "image"),
+    repeats(many(Some('i'), "image")),
     MODEL,
     means(flag(None, "oss"), Meaning::Oss),
     means(one(None, "local-provider"), Meaning::LocalProvider),
     means(one(Some('p'), "profile"), Meaning::Profile),
     one(Some('s'), "sandbox"),
-    means(flag(None, "approve-for-me"), Meaning::AutoReview),
+    OptSpec {
+        conflicts: &["sandbox", "dangerously-bypass-approvals-and-sandbox", "ask-for-approval"],
+        ..means(flag(None, "approve-for-me"), Meaning::AutoReview)
+    },
     flag(None, "dangerously-bypass-approvals-and-sandbox"),
     flag(None, "dangerously-bypass-hook-trust"),
     one(Some('C'), "cd"),
     flag(None, "worktree"),
-    one(None, "add-dir"),
+    repeats(one(None, "add-dir")),
 ];
 const TUI: &[OptSpec] =
     &[one(Some('a'), "ask-for-approval"), flag(None, "search"), flag(None, "no-alt-screen"), flag(None, "no-daemon")];
@@ -194,7 +225,7 @@ const EXEC_COMMON: &[OptSpec] = &[
     one(Some('o'), "output-last-message"),
 ];
 // `exec resume`/`exec fork` take one image per `-i`, unlike `exec`.
-const SINGLE_IMAGE: &[OptSpec] = &[one(Some('i'), "image")];
+const SINGLE_IMAGE: &[OptSpec] = &[repeats(one(Some('i'), "image"))];
 const REVIEW_TARGET: &[OptSpec] =
     &[flag(None, "uncommitted"), one(None, "base"), one(None, "commit"), one(None, "title")];
 const WS_SERVER: &[OptSpec] = &[
@@ -266,7 +297,7 @@ pub static ROOT: CommandSpec = CommandSpec {
                         &[
                             GLOBAL,
                             &[
-                                one(None, "env"),
+                                repeats(one(None, "env")),
                                 one(None, "url"),
                                 one(None, "bearer-token-env-var"),
                                 one(None, "oauth-client-id"),
@@ -279,7 +310,7 @@ pub static ROOT: CommandSpec = CommandSpec {
                 },
                 cmd("get", &[GLOBAL, JSON]),
                 cmd("list", &[GLOBAL, JSON]),
-                cmd("login", &[GLOBAL, &[flag(None, "no-browser"), one(None, "scopes"), OAUTH_REGISTRATION]]),
+                cmd("login", &[GLOBAL, &[flag(None, "no-browser"), repeats(one(None, "scopes")), OAUTH_REGISTRATION]]),
                 cmd("logout", &[GLOBAL]),
                 cmd("remove", &[GLOBAL]),
             ],
@@ -295,7 +326,7 @@ pub static ROOT: CommandSpec = CommandSpec {
                     "marketplace",
                     &[GLOBAL],
                     &[
-                        cmd("add", &[GLOBAL, JSON, &[one(None, "ref"), one(None, "sparse")]]),
+                        cmd("add", &[GLOBAL, JSON, &[one(None, "ref"), repeats(one(None, "sparse"))]]),
                         cmd("list", &[GLOBAL, JSON]),
                         cmd("remove", &[GLOBAL, JSON]),
                         cmd("upgrade", &[GLOBAL, JSON]),
@@ -356,7 +387,7 @@ pub static ROOT: CommandSpec = CommandSpec {
                     GLOBAL,
                     &[
                         one(None, "sandbox-state-json"),
-                        one(None, "sandbox-state-readable-root"),
+                        repeats(one(None, "sandbox-state-readable-root")),
                         flag(None, "sandbox-state-disable-network"),
                         one(Some('P'), "permission-profile"),
                         // A sandbox permission profile for the foreign command, not a model profile.
@@ -375,7 +406,7 @@ pub static ROOT: CommandSpec = CommandSpec {
                 unpinnable(group("app-server", &[GLOBAL], &[cmd("send-message-v2", &[GLOBAL])])),
                 cmd("clear-memories", &[GLOBAL]),
                 cmd("models", &[GLOBAL, &[flag(None, "bundled")]]),
-                cmd("prompt-input", &[GLOBAL, &[many(Some('i'), "image")]]),
+                cmd("prompt-input", &[GLOBAL, &[repeats(many(Some('i'), "image"))]]),
                 cmd("trace-reduce", &[GLOBAL, &[one(Some('o'), "output")]]),
             ],
         ),
@@ -392,7 +423,12 @@ pub static ROOT: CommandSpec = CommandSpec {
             &[
                 GLOBAL,
                 JSON,
-                &[flag(None, "apply"), one(None, "thread"), one(None, "max-mib-per-second"), flag(None, "verbose")],
+                &[
+                    flag(None, "apply"),
+                    repeats(one(None, "thread")),
+                    one(None, "max-mib-per-second"),
+                    flag(None, "verbose"),
+                ],
             ],
         ),
         cmd("unarchive", &[GLOBAL, REMOTE, SESSION]),
@@ -425,7 +461,14 @@ pub static ROOT: CommandSpec = CommandSpec {
                 trailing: Trailing::ForeignAfter(0),
                 ..cmd(
                     "check",
-                    &[GLOBAL, &[one(Some('r'), "rules"), flag(None, "pretty"), flag(None, "resolve-host-executables")]],
+                    &[
+                        GLOBAL,
+                        &[
+                            repeats(one(Some('r'), "rules")),
+                            flag(None, "pretty"),
+                            flag(None, "resolve-host-executables"),
+                        ],
+                    ],
                 )
             }],
         ),
@@ -462,6 +505,14 @@ pub static ROOT: CommandSpec = CommandSpec {
         ),
     ],
 };
+
+/// Hidden long aliases (`alias = ...` in codex-rs, not shown by `--help`): `(alias, option)`.
+/// Checked against the real CLI by the conformance suite.
+pub const OPTION_ALIASES: &[(&str, &str)] =
+    &[("yolo", "dangerously-bypass-approvals-and-sandbox"), ("experimental-json", "json")];
+
+/// Options that make clap print and exit at once, whatever follows them.
+pub const SHORT_CIRCUIT: &[&str] = &["help", "version"];
 
 /// `app-server` subcommands that serve no client and choose no model (they print the protocol):
 /// run like any pinnable command.

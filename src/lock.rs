@@ -9,8 +9,13 @@
 //! - A caller's `-m`/`-c` attempt keeps its place and spelling and gets the pinned value, so the
 //!   rest of argv parses exactly as before. `--enable multi_agent*` becomes `--disable`.
 //! - Options with nothing to pin in their place (`-p`, `--oss`, `--local-provider`, `--remote`,
-//!   `--ignore-user-config`) are removed, unless a multi-value list (`-i a b`) before them would then swallow the next
-//!   argument: then a `-c model="PIN"` takes their place and closes the list.
+//!   `--ignore-user-config`, `--approve-for-me`) become `-c model="PIN"` in the same spelling and
+//!   form, token for token: removing them could change how the tokens around them parse (a
+//!   multi-value `-i a b` list would swallow the next argument).
+//! - Invariant: the shim never turns an argv codex rejects into one it accepts, and never changes
+//!   the role (option, value, subcommand, prompt, foreign command) of a token it does not replace.
+//!   Edits are one for one, pins go only right after a command's name, and an argv the grammar
+//!   says clap rejects (`argv::Usage`) is refused in both modes rather than rewritten.
 //! - Pins already present are not added again, so rewriting is idempotent.
 
 use std::ffi::{OsStr, OsString};
@@ -56,6 +61,9 @@ pub enum Outcome {
     RefuseUnguardable { form: String },
     /// An internal helper form of codex that runs other programs: never through the shim.
     RefuseInternal { form: String },
+    /// An argv the Codex CLI would reject as a usage error (`argv::Usage`), in either mode: never
+    /// rewritten, since a rewrite could make it one codex accepts.
+    RefuseUsage { problem: String },
 }
 
 /// `model="PIN"` with PIN as a TOML basic string.
@@ -190,8 +198,7 @@ enum Held {
     Disable(String),
 }
 
-struct Rewrite<'a> {
-    parsed: &'a Parsed,
+struct Rewrite {
     pins: Pins,
     /// `(start, end, replacement)` token edits, in argv order.
     edits: Vec<(usize, usize, Vec<OsString>)>,
@@ -199,7 +206,7 @@ struct Rewrite<'a> {
     held: Vec<(usize, Held)>,
 }
 
-impl Rewrite<'_> {
+impl Rewrite {
     fn note(&mut self, level: usize, meaning: Meaning, value: Option<&OsStr>) {
         let held = match meaning {
             Meaning::Model => Held::Model,
@@ -213,33 +220,24 @@ impl Rewrite<'_> {
         self.held.push((level, held));
     }
 
-    fn neutralise(&mut self, occurrence: &Occurrence, args: &[OsString]) {
-        let pin_value = match occurrence.spec.meaning {
-            Meaning::Model => Some((occurrence.spelling.clone(), self.pins.model.clone())),
-            Meaning::Config => Some((occurrence.spelling.clone(), self.pins.model_assignment.clone())),
-            Meaning::Enable => Some(("--disable".to_owned(), lossy(occurrence.value.as_deref().unwrap_or_default()))),
-            _ => None,
-        };
-        let (replacement, meaning, held_value) = match pin_value {
-            Some((spelling, value)) => {
-                let meaning =
-                    if occurrence.spec.meaning == Meaning::Enable { Meaning::Disable } else { occurrence.spec.meaning };
-                (with_value(occurrence, &spelling, &value), meaning, Some(value))
+    /// Replaces the occurrence token for token, so that every other token keeps its role: a model
+    /// or config value gets the pin, `--enable` becomes `--disable`, and an option with nothing to
+    /// pin in its place (`--oss`, `-p X`, `--remote X`, ...) becomes `-c model="PIN"` in the same
+    /// spelling and form (`--oss` → `--config=model="PIN"`, `-pX` → `-cmodel="PIN"`).
+    fn neutralise(&mut self, occurrence: &Occurrence) {
+        let short = !occurrence.spelling.starts_with("--");
+        let (spelling, value, meaning) = match occurrence.spec.meaning {
+            Meaning::Model => (occurrence.spelling.clone(), self.pins.model.clone(), Meaning::Model),
+            Meaning::Enable => {
+                ("--disable".to_owned(), lossy(occurrence.value.as_deref().unwrap_or_default()), Meaning::Disable)
             }
-            None => {
-                let swallowed = self.parsed.list_ends.contains(&occurrence.start)
-                    && args.get(occurrence.end).is_some_and(|next| !next.as_bytes().starts_with(b"-"));
-                let mut replacement: Vec<OsString> = occurrence.cluster_prefix.iter().cloned().collect();
-                if swallowed {
-                    replacement.extend([OsString::from("-c"), OsString::from(&self.pins.model_assignment)]);
-                    (replacement, Meaning::Config, Some(self.pins.model_assignment.clone()))
-                } else {
-                    (replacement, Meaning::Plain, None)
-                }
+            _ => {
+                let config = if short { "-c" } else { "--config" };
+                (config.to_owned(), self.pins.model_assignment.clone(), Meaning::Config)
             }
         };
-        self.note(occurrence.level, meaning, held_value.as_deref().map(OsStr::new));
-        self.edits.push((occurrence.start, occurrence.end, replacement));
+        self.note(occurrence.level, meaning, Some(OsStr::new(&value)));
+        self.edits.push((occurrence.start, occurrence.end, with_value(occurrence, &spelling, &value)));
     }
 
     fn holds(&self, level: usize, wanted: &Held) -> bool {
@@ -304,76 +302,108 @@ fn internal_form(argv0: &OsStr, args: &[OsString]) -> Option<(bool, String)> {
     Some((grammar::INTERNAL_PASS_THROUGH.iter().any(|f| first.as_os_str() == OsStr::new(f)), lossy(first)))
 }
 
+/// Where a token of a rewritten argv comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The caller's token at this index, untouched.
+    Kept(usize),
+    /// Replaces the caller's token at this index, in the same role (an option, its value).
+    Replaced(usize),
+    /// A pin the shim adds.
+    Injected,
+}
+
 /// Applies `policy` to one codex invocation.
 pub fn apply(policy: &Policy, argv0: &OsStr, args: &[OsString]) -> Outcome {
+    apply_traced(policy, argv0, args).0
+}
+
+/// `apply`, with the origin of every token of the argv it runs (empty when it runs none): what
+/// the property tests check the invariant on.
+pub fn apply_traced(policy: &Policy, argv0: &OsStr, args: &[OsString]) -> (Outcome, Vec<Origin>) {
+    let untraced = |outcome| (outcome, Vec::new());
     match internal_form(argv0, args) {
-        Some((true, _)) => return Outcome::PassThrough { args: args.to_vec() },
-        Some((false, form)) => return Outcome::RefuseInternal { form },
+        Some((true, _)) => {
+            return (Outcome::PassThrough { args: args.to_vec() }, (0..args.len()).map(Origin::Kept).collect())
+        }
+        Some((false, form)) => return untraced(Outcome::RefuseInternal { form }),
         None => {}
     }
     let parsed = argv::parse(args, &ROOT);
+    // An argv codex rejects is never rewritten, in either mode: a rewrite could make it one codex
+    // accepts (`--add-dir --oss sandbox exec -m X` without `--oss` runs exec on model X).
+    if let Some(usage) = &parsed.usage {
+        return untraced(Outcome::RefuseUsage { problem: usage.to_string() });
+    }
     let specs = specs_on_path(&parsed);
     if let Some(depth) = specs.iter().position(|s| s.pinning == Pinning::Unpinnable) {
         let path = parsed.path[..depth].join(" ");
         if !policy.allows_unpinnable(&path) {
-            return Outcome::Refuse { path };
+            return untraced(Outcome::Refuse { path });
         }
     }
     let relay = match guarded_stream(&parsed, &specs) {
         Guarded::No => false,
         Guarded::Stdio => true,
         Guarded::Unguardable { allow, form } if !policy.allows_unpinnable(&allow) => {
-            return Outcome::RefuseUnguardable { form };
+            return untraced(Outcome::RefuseUnguardable { form });
         }
         Guarded::Unguardable { .. } => false,
     };
 
-    let mut rewrite = Rewrite { parsed: &parsed, pins: Pins::new(&policy.model), edits: Vec::new(), held: Vec::new() };
+    let mut rewrite = Rewrite { pins: Pins::new(&policy.model), edits: Vec::new(), held: Vec::new() };
     let mut attempts = Vec::new();
     for occurrence in &parsed.occurrences {
         let level = parsed.path[..occurrence.level].join(" ");
         match classify(occurrence, &rewrite.pins, &level) {
             Some(attempt) => {
                 attempts.push(attempt);
-                rewrite.neutralise(occurrence, args);
+                rewrite.neutralise(occurrence);
             }
             None => rewrite.note(occurrence.level, occurrence.spec.meaning, occurrence.value.as_deref()),
         }
     }
     if policy.mode == LockMode::Reject && !attempts.is_empty() {
-        return Outcome::Reject { attempts };
+        return untraced(Outcome::Reject { attempts });
     }
 
     let inject_model = specs.iter().all(|s| s.pinning != Pinning::NoModelInjection);
     let injections = rewrite.injections(inject_model);
-    let mut out = Vec::with_capacity(args.len() + 12);
+    let mut out = Vec::with_capacity(args.len() + 24);
+    let mut origins = Vec::with_capacity(args.len() + 24);
     let mut edits = rewrite.edits.iter().peekable();
     let mut i = 0;
     loop {
         for (level, tokens) in &injections {
             if parsed.level_starts[*level] == i {
                 out.extend(tokens.iter().cloned());
+                origins.extend(tokens.iter().map(|_| Origin::Injected));
             }
         }
         if i >= args.len() {
             break;
         }
         match edits.next_if(|(start, _, _)| *start == i) {
-            Some((_, end, replacement)) => {
+            Some((start, end, replacement)) => {
+                // One for one (`neutralise`): the replacement's tokens stand where the caller's did.
+                debug_assert_eq!(replacement.len(), end - start);
                 out.extend(replacement.iter().cloned());
+                origins.extend((*start..*end).map(Origin::Replaced));
                 i = *end;
             }
             None => {
                 out.push(args[i].clone());
+                origins.push(Origin::Kept(i));
                 i += 1;
             }
         }
     }
-    if relay {
+    let outcome = if relay {
         Outcome::Relay { args: out, forced: attempts }
     } else {
         Outcome::Run { args: out, forced: attempts }
-    }
+    };
+    (outcome, origins)
 }
 
 enum Guarded {
@@ -471,7 +501,6 @@ mod tests {
             ("exec -m=other hi", j(&[&p, "exec -m=gpt-pin hi"]), vec!["-m="]),
             ("exec hi -m other", j(&[&p, "exec hi -m gpt-pin"]), vec!["-m"]),
             ("e -m other hi", j(&[&p, "e -m gpt-pin hi"]), vec!["-m"]),
-            ("exec hi --model", j(&[&p, "exec hi --model=gpt-pin"]), vec!["--model"]),
             ("exec -hm other", j(&[&p, "exec -hm gpt-pin"]), vec!["-m"]),
             ("exec resume --last -m other hi", j(&[&p, "exec resume --last -m gpt-pin hi"]), vec!["-m"]),
             ("exec review -m other", j(&[&p, "exec review -m gpt-pin"]), vec!["-m"]),
@@ -570,22 +599,52 @@ mod tests {
                 j(&[M, C_MODEL, C_JOBS, C_FEATURE, DISABLE, "-c approvals_reviewer=user exec hi"]),
                 vec![],
             ),
-            ("exec --approve-for-me hi", j(&[&p, "exec hi"]), vec!["--approve-for-me"]),
-            // Options with nothing to pin in their place are removed.
-            ("-p work exec hi", j(&[&p, "exec hi"]), vec!["-p"]),
-            ("exec --profile=work hi", j(&[&p, "exec hi"]), vec!["--profile="]),
-            ("exec --oss hi", j(&[&p, "exec hi"]), vec!["--oss"]),
-            ("--local-provider ollama exec hi", j(&[&p, "exec hi"]), vec!["--local-provider"]),
-            ("--remote ws://evil:1 hi", j(&[&p, "hi"]), vec!["--remote"]),
-            ("exec -hp work hi", j(&[&p, "exec -h hi"]), vec!["-p"]),
-            // ... unless a multi-value list before them would swallow the next argument.
+            (
+                "exec --approve-for-me hi",
+                j(&[M, DISABLE, "exec", C_JOBS, C_FEATURE, "--config=model=\"gpt-pin\" hi"]),
+                vec!["--approve-for-me"],
+            ),
+            // Options with nothing to pin in their place become `-c model="PIN"`, token for token,
+            // in the same spelling and form: every other token keeps its role.
+            ("-p work exec hi", j(&[M, C_JOBS, C_FEATURE, DISABLE, C_MODEL, "exec hi"]), vec!["-p"]),
+            (
+                "exec --profile=work hi",
+                j(&[M, DISABLE, "exec", C_JOBS, C_FEATURE, "--config=model=\"gpt-pin\" hi"]),
+                vec!["--profile="],
+            ),
+            (
+                "exec --oss hi",
+                j(&[M, DISABLE, "exec", C_JOBS, C_FEATURE, "--config=model=\"gpt-pin\" hi"]),
+                vec!["--oss"],
+            ),
+            (
+                "--local-provider ollama exec hi",
+                j(&[M, C_JOBS, C_FEATURE, DISABLE, "--config model=\"gpt-pin\" exec hi"]),
+                vec!["--local-provider"],
+            ),
+            (
+                "--remote ws://evil:1 hi",
+                j(&[M, C_JOBS, C_FEATURE, DISABLE, "--config model=\"gpt-pin\" hi"]),
+                vec!["--remote"],
+            ),
+            ("exec -hp work hi", j(&[M, DISABLE, "exec", C_JOBS, C_FEATURE, "-hc model=\"gpt-pin\" hi"]), vec!["-p"]),
+            (
+                "exec -pwork hi",
+                j(&[M, DISABLE, "exec", C_JOBS, C_FEATURE, "-cmodel=\"gpt-pin\" hi"]),
+                vec!["-p<value>"],
+            ),
+            // A multi-value list before them stays closed.
             (
                 "exec -i a.png --oss hi",
-                j(&[M, DISABLE, "exec", C_JOBS, C_FEATURE, "-i a.png", C_MODEL, "hi"]),
+                j(&[M, DISABLE, "exec", C_JOBS, C_FEATURE, "-i a.png --config=model=\"gpt-pin\" hi"]),
                 vec!["--oss"],
             ),
             ("exec -i a.png b.png -m other hi", j(&[&p, "exec -i a.png b.png -m gpt-pin hi"]), vec!["-m"]),
-            ("exec -i a.png -p work -s read-only", j(&[&p, "exec -i a.png -s read-only"]), vec!["-p"]),
+            (
+                "exec -i a.png -p work -s read-only",
+                j(&[M, DISABLE, "exec", C_JOBS, C_FEATURE, "-i a.png", C_MODEL, "-s read-only"]),
+                vec!["-p"],
+            ),
             ("-i a.png exec", j(&[&p, "-i a.png exec"]), vec![]),
             // Sub-agents stay off.
             ("--enable multi_agent exec hi", j(&[M, C_MODEL, C_JOBS, C_FEATURE, DISABLE, "exec hi"]), vec!["--enable"]),
@@ -622,8 +681,16 @@ mod tests {
             ),
             ("queue -m other --thread t", j(&[C_JOBS, C_FEATURE, DISABLE, "queue -m gpt-pin --thread t"]), vec!["-m"]),
             // Dropping the operator's config.toml would drop its provider: removed.
-            ("exec --ignore-user-config hi", j(&[&p, "exec hi"]), vec!["--ignore-user-config"]),
-            ("exec resume --last --ignore-user-config", j(&[&p, "exec resume --last"]), vec!["--ignore-user-config"]),
+            (
+                "exec --ignore-user-config hi",
+                j(&[M, DISABLE, "exec", C_JOBS, C_FEATURE, "--config=model=\"gpt-pin\" hi"]),
+                vec!["--ignore-user-config"],
+            ),
+            (
+                "exec resume --last --ignore-user-config",
+                j(&[M, DISABLE, "exec resume", C_JOBS, C_FEATURE, "--last --config=model=\"gpt-pin\""]),
+                vec!["--ignore-user-config"],
+            ),
             (
                 "-c chatgpt_base_url=http://evil exec hi",
                 j(&[M, C_JOBS, C_FEATURE, DISABLE, C_MODEL, "exec hi"]),
@@ -657,11 +724,14 @@ mod tests {
 
     #[test]
     fn force_rewrites() {
+        let mut wrong = Vec::new();
         for (input, want, forced) in cases() {
             let (got, got_forced) = force(input);
-            assert_eq!(got, want, "input: {input}");
-            assert_eq!(got_forced, forced, "input: {input}");
+            if (&got, &got_forced) != (&want, &forced.iter().map(|s| s.to_string()).collect()) {
+                wrong.push(format!("input: {input}\n  got:  {got} {got_forced:?}\n  want: {want} {forced:?}"));
+            }
         }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 
     #[test]
@@ -691,6 +761,59 @@ mod tests {
                 }
                 other => panic!("{input}: {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn argvs_codex_rejects_are_refused_in_both_modes_never_rewritten() {
+        let refused = [
+            // issue 15: without `--oss`, `sandbox` would become --add-dir's value and exec would run.
+            ("--add-dir --oss sandbox exec -m other hi", "--add-dir has no value"),
+            ("--add-dir -p work sandbox exec -m other hi", "--add-dir has no value"),
+            ("--add-dir --remote ws://x sandbox exec -m other hi", "--add-dir has no value"),
+            ("--add-dir --local-provider ollama sandbox exec -m other hi", "--add-dir has no value"),
+            ("exec -c --oss model_provider=x hi", "-c has no value"),
+            ("exec -m -- hi", "-m has no value"),
+            ("exec hi --model", "--model has no value"),
+            ("exec -i -p work", "-i has no value"),
+            ("--oss --oss exec hi", "--oss is given twice"),
+            ("exec -p a -p b hi", "--profile is given twice"),
+            ("exec --oss=1 hi", "--oss takes no value"),
+            ("exec --bogus --oss hi", "\"--bogus\" is not an option"),
+            ("exec -Zp work hi", "\"-Z\" is not an option"),
+            ("exec -1 hi", "\"-1\" is not an option"),
+            ("exec -s read-only --approve-for-me hi", "--approve-for-me cannot be used with --sandbox"),
+            ("--yolo --approve-for-me", "cannot be used with --dangerously-bypass-approvals-and-sandbox"),
+        ];
+        // Found by the differential run (#2424 of seed 0): clap rejects a non-UTF-8 model-choosing
+        // value; replacing it made an argv clap accepts.
+        use std::os::unix::ffi::OsStrExt;
+        let mut args = words("--local-provider x exec --skip-git-repo-check hi");
+        args[1] = OsStr::from_bytes(b"caf\xe9").to_owned();
+        for mode in [LockMode::Force, LockMode::Reject] {
+            let outcome = apply(&policy(mode), OsStr::new("codex"), &args);
+            assert!(matches!(outcome, Outcome::RefuseUsage { .. }), "{outcome:?}");
+            for (input, why) in refused {
+                match apply_words(mode, input) {
+                    Outcome::RefuseUsage { problem } => assert!(problem.contains(why), "{input}: {problem}"),
+                    other => panic!("{input}: {other:?}"),
+                }
+            }
+        }
+        // clap accepts these: `--help` stops it first, `-` is a value, repeatable options, levels,
+        // the hidden alias `--yolo`.
+        for input in [
+            "exec --help --bogus",
+            "exec -h -m",
+            "exec --oss --help --oss",
+            "exec -m - hi",
+            "exec --add-dir a --add-dir b -i a.png -i b.png hi",
+            "-m gpt-pin exec -m gpt-pin hi",
+            "--yolo exec hi",
+            "exec --experimental-json hi",
+            "-s read-only exec --approve-for-me hi",
+        ] {
+            assert!(matches!(apply_words(LockMode::Force, input), Outcome::Run { .. }), "{input}");
         }
     }
 

@@ -63,6 +63,7 @@ fn pin_and_exec(argv0: &OsStr, args: &[OsString], policy: &mut Option<Policy>) -
         Outcome::Refuse { path } => return Err(ShimError::RefusedSubcommand { path }),
         Outcome::RefuseUnguardable { form } => return Err(ShimError::RefusedUnguardable { form }),
         Outcome::RefuseInternal { form } => return Err(ShimError::RefusedInternal { form }),
+        Outcome::RefuseUsage { problem } => return Err(ShimError::RefusedUsage { problem }),
     };
     let shim = FileId::current_exe().map_err(ShimError::SelfIdentity)?;
     let real = locate_real_codex(shim).0?;
@@ -191,7 +192,8 @@ fn error_events(error: &ShimError, policy: Option<&Policy>, args: &[OsString]) -
         }
         ShimError::RefusedSubcommand { .. }
         | ShimError::RefusedUnguardable { .. }
-        | ShimError::RefusedInternal { .. } => Action::RefusedSubcommand,
+        | ShimError::RefusedInternal { .. }
+        | ShimError::RefusedUsage { .. } => Action::RefusedSubcommand,
         ShimError::Policy(_) => Action::PolicyError,
         _ => Action::CodexUnavailable,
     };
