@@ -217,9 +217,10 @@ pub struct Stack {
     pub standin: String,
     /// The image the openclaw service runs (the stand-in unless a test says otherwise).
     pub openclaw_image: String,
-    /// The model gate's image: the staged static gate (`make shim`) alone, imported (ours, removed
-    /// on drop).
+    /// The model gate's image the stack runs (`gate_standin` unless a test says otherwise).
     pub gate_image: String,
+    /// The staged static gate (`make shim`) alone, imported (ours, removed on drop).
+    pub gate_standin: String,
     /// Compose files after docker-compose.yaml (overrides a test adds).
     pub overrides: Vec<PathBuf>,
     pub dir: tempfile::TempDir,
@@ -237,6 +238,7 @@ impl Stack {
             standin: format!("openclaw-compose-test/standin:{id}"),
             openclaw_image: format!("openclaw-compose-test/standin:{id}"),
             gate_image: format!("openclaw-compose-test/gate:{id}"),
+            gate_standin: format!("openclaw-compose-test/gate:{id}"),
             overrides: Vec::new(),
             dir: tempfile::tempdir().unwrap(),
         };
@@ -278,7 +280,7 @@ impl Stack {
                 .args(["import", "--change", r#"ENTRYPOINT ["/openclaw-model-gate"]"#])
                 .args(["--change", r#"CMD ["serve", "--listen", "0.0.0.0:8080"]"#, "--change", "USER 65534:65534"])
                 .arg(&tar)
-                .arg(&self.gate_image),
+                .arg(&self.gate_standin),
         );
     }
 
@@ -446,6 +448,6 @@ impl Drop for Stack {
         }
         quiet(&["network", "rm", &self.network]);
         quiet(&["image", "rm", &self.standin]);
-        quiet(&["image", "rm", &self.gate_image]);
+        quiet(&["image", "rm", &self.gate_standin]);
     }
 }
