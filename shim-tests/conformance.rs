@@ -55,18 +55,16 @@ fn table_commands() -> Vec<(Vec<&'static str>, &'static CommandSpec)> {
     out
 }
 
-/// `codex ARGS --help` run directly (no shim), with a throwaway HOME/CODEX_HOME and stdin closed.
+/// The real codex run directly (no shim), with a throwaway HOME/CODEX_HOME and stdin closed.
+fn real_codex(home: &Path) -> Command {
+    let mut command = Command::new(support::real_codex_binary());
+    command.env_clear().env("PATH", "/usr/bin:/bin").env("HOME", home).env("CODEX_HOME", home).stdin(Stdio::null());
+    command
+}
+
+/// `codex ARGS --help`, run by `real_codex`.
 fn real_help(home: &Path, args: &[&str]) -> Result<String, String> {
-    let output = Command::new(support::real_codex_binary())
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", home)
-        .env("CODEX_HOME", home)
-        .args(args)
-        .arg("--help")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run codex: {e}"))?;
+    let output = real_codex(home).args(args).arg("--help").output().map_err(|e| format!("cannot run codex: {e}"))?;
     if !output.status.success() {
         return Err(format!(
             "`codex {} --help` exited {:?}: {}",
@@ -294,17 +292,9 @@ fn the_drift_check_reports_each_kind_of_difference() {
 // against what the real CLI does with each option of each command.
 // ------------------------------------------------------------------------------------------------
 
-/// `codex ARGS` run directly (no shim) the way `real_help` runs it: exit code and stderr.
+/// `codex ARGS`, run by `real_codex`: exit code and stderr.
 fn real_run(home: &Path, args: &[String]) -> Result<(Option<i32>, String), String> {
-    let output = Command::new(support::real_codex_binary())
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", home)
-        .env("CODEX_HOME", home)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run codex: {e}"))?;
+    let output = real_codex(home).args(args).output().map_err(|e| format!("cannot run codex: {e}"))?;
     Ok((output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned()))
 }
 
