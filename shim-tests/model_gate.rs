@@ -91,11 +91,7 @@ impl Run {
     fn codex(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut child =
             self.command(args, env).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        let deadline = Instant::now() + TIMEOUT;
-        while child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "codex {args:?} did not finish within {TIMEOUT:?}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        assert!(finished_within(&mut child, TIMEOUT).is_some(), "codex {args:?} did not finish within {TIMEOUT:?}");
         child.wait_with_output().unwrap()
     }
 
@@ -122,6 +118,23 @@ impl Run {
 
     fn audit_actions(&self) -> Vec<String> {
         self.gate().audit_records().iter().map(|r| r["OPENCLAW_ACTION"].as_str().unwrap().to_owned()).collect()
+    }
+}
+
+/// The child's exit status once it ends, or `None` if it is still running after `limit` (then
+/// killed).
+fn finished_within(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -722,18 +735,7 @@ fn gate_down_codex_fails_closed() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = finished_within(&mut child, Duration::from_secs(15));
     assert!(status.is_none_or(|s| !s.success()), "codex succeeded without its gate");
     assert!(run.upstream_models().is_empty() && run.other_models().is_empty(), "a request left without the gate");
 }

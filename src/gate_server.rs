@@ -344,16 +344,18 @@ fn pin_model_headers(headers: &HeaderMap, pin: &str) -> (HeaderMap, Vec<Attempt>
 
 /// A plain-text answer: codex 0.163.0 prints a 400's body verbatim and does not retry it.
 fn text_response(status: StatusCode, message: String) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(message)).map_err(|never| match never {}).boxed());
-    *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    response
+    response(status, "text/plain; charset=utf-8", message.into_bytes())
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response<Body> {
+    response(status, "application/json", body)
+}
+
+/// An answer the gate makes itself (never the upstream's).
+fn response(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Body> {
     let mut response = Response::new(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed());
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
