@@ -87,13 +87,19 @@ bench: shim codex-cli
 	  cargo bench --bench startup -- $(STAGED_SHIM) "$$(packaging/fetch-codex.sh)" $(BASELINE)
 	cargo bench --bench gate -- $(STAGED_GATE)
 
-# python:3.11-slim when the engine has it, else a local stand-in built from Debian packages.
-BASE_IMAGE ?= $(shell docker image inspect python:3.11-slim >/dev/null 2>&1 && echo python:3.11-slim || packaging/make-base-image.sh)
+# BASE_IMAGE: python:3.11-slim when the engine has it, else a local stand-in built from Debian
+# packages (packaging/make-base-image.sh, which stops with one line when it cannot build it).
+BASE_IMAGE ?=
 OPENCLAW_IMAGE ?= moonmind/openclaw:local
 
-## image: build the OpenClaw image (static bins, wheels, docker build) and verify it
+## image: build the OpenClaw image (static bins, wheels, Node.js, OpenClaw from npm, docker build) and verify it
 image:
-	cargo run --release --quiet --bin openclaw-image -- --tag "$(OPENCLAW_IMAGE)" --base-image "$(BASE_IMAGE)"
+	@base='$(BASE_IMAGE)'; \
+	if [ -z "$$base" ]; then \
+	  if docker image inspect python:3.11-slim >/dev/null 2>&1; then base=python:3.11-slim; \
+	  else base=$$(packaging/make-base-image.sh); fi; \
+	fi; \
+	cargo run --release --quiet --bin openclaw-image -- --tag "$(OPENCLAW_IMAGE)" --base-image "$$base"
 
 ## base-image: the local stand-in for python:3.11-slim (debootstrap + docker import), cached by tag
 base-image:

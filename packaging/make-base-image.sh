@@ -11,8 +11,12 @@ if docker image inspect "$tag" >/dev/null 2>&1; then
   echo "$tag"
   exit 0
 fi
-command -v debootstrap >/dev/null || { echo "make-base-image: debootstrap is missing: apt-get install debootstrap" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || { echo "make-base-image: debootstrap needs root" >&2; exit 1; }
+# One line, and nothing else, when the stand-in cannot be built: what to install.
+command -v debootstrap >/dev/null || {
+  echo "make-base-image: no base image: the Docker engine has no python:3.11-slim and no $tag, and debootstrap (which builds the stand-in) is missing: install it (apt-get install debootstrap), or load python:3.11-slim into the engine" >&2
+  exit 1
+}
+[ "$(id -u)" = 0 ] || { echo "make-base-image: no base image: building the stand-in $tag with debootstrap needs root: run as root, or load python:3.11-slim into the engine" >&2; exit 1; }
 
 rootfs=$(mktemp -d)
 trap 'rm -rf "$rootfs"' EXIT

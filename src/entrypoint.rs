@@ -3,6 +3,7 @@
 //!
 //! | step | check | exit code |
 //! |---|---|---|
+//! | 0 | the command is OpenClaw (`openclaw …`, the default) but the image has none (built with an empty `OPENCLAW_NPM_SPEC`): one line saying how to build with it | 79 |
 //! | 1 | `OPENCLAW_MODEL` and `OPENCLAW_MODEL_LOCK_MODE` valid (the shim's rules) | 78 |
 //! | 2 | the Codex config enforced (`codex_config`) | 71 |
 //! | 3 | `codex login status` through PATH, with `CODEX_HOME` the dedicated volume | 72 |
@@ -10,8 +11,8 @@
 //! | 4 | `codex` on PATH is the shim | 74 |
 //! | 4 | a real codex exists behind it | 75 |
 //! | 5 | `/etc/codex/requirements.toml` forces the model gate, which answers healthy with the same pin and mode (waits up to `OPENCLAW_GATE_WAIT` s, default 30; `OPENCLAW_GATE_CHECK=requirements`: the file only) | 76 |
-//! | 6 | log the model, lock mode, app-server guard and gate (audit record `started`); a missing guard is a warning | – |
-//! | 7 | exec the server command (default `openclaw serve`): not found 127, not executable 126 | 126, 127 |
+//! | 6 | log the model, lock mode, app-server guard, gate, and how OpenClaw reaches codex (`OPENCLAW_CODEX_APP_SERVER_BIN`, `codex` on PATH) (audit record `started`); a missing guard, or an app-server bin that is not the shim, is a warning | – |
+//! | 7 | exec the server command (default `openclaw gateway --allow-unconfigured`): not found 127, not executable 126 | 126, 127 |
 
 use std::ffi::OsString;
 use std::fmt;
@@ -31,7 +32,12 @@ use crate::policy::{Policy, PolicyError};
 
 pub const AUDIT_SOURCE: &str = "entrypoint";
 pub const PREFIX: &str = "openclaw-entrypoint";
-pub const DEFAULT_COMMAND: &[&str] = &["openclaw", "serve"];
+/// OpenClaw's Gateway in the foreground, as OpenClaw's own image runs it (its Dockerfile's CMD).
+pub const DEFAULT_COMMAND: &[&str] = &["openclaw", "gateway", "--allow-unconfigured"];
+/// The program name of OpenClaw's CLI (npm package `openclaw`, bin `openclaw`).
+pub const OPENCLAW_NAME: &str = "openclaw";
+/// Step 0: the command is OpenClaw, but the image has none.
+pub const EXIT_NO_OPENCLAW: u8 = 79;
 /// How long a codex check may take before it counts as failed.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -62,6 +68,8 @@ pub enum StartupError {
         program: OsString,
         error: std::io::Error,
     },
+    /// Step 0: `openclaw` is the command but is not on PATH (the image was built without it).
+    NoOpenClaw,
 }
 
 impl StartupError {
@@ -76,6 +84,7 @@ impl StartupError {
             StartupError::Gate { .. } => 76,
             StartupError::Command { error, .. } if error.kind() == std::io::ErrorKind::NotFound => 127,
             StartupError::Command { .. } => 126,
+            StartupError::NoOpenClaw => EXIT_NO_OPENCLAW,
         }
     }
 }
@@ -105,6 +114,13 @@ impl fmt::Display for StartupError {
             StartupError::Command { program, error } => {
                 write!(f, "cannot run the server command {:?}: {error}", program.to_string_lossy())
             }
+            StartupError::NoOpenClaw => write!(
+                f,
+                "this image has no OpenClaw (no `{OPENCLAW_NAME}` on PATH: it was built with an empty {}): rebuild it with OpenClaw, `make image` (installs {} with npm; needs the npm registry) or `openclaw-image --build-arg {}=<npm spec or path/to/openclaw.tgz>`, or give the container another command",
+                crate::image::NPM_SPEC_ARG,
+                crate::image::OPENCLAW_NPM_SPEC_DEFAULT,
+                crate::image::NPM_SPEC_ARG,
+            ),
         }
     }
 }
@@ -201,6 +217,43 @@ fn codex_on_path() -> Option<PathBuf> {
         let never = locate::FileId { dev: u64::MAX, ino: u64::MAX };
         locate::reject_reason(candidate, never).is_none()
     })
+}
+
+/// The first executable `name` on PATH, as the server's exec would find it.
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|d| d.is_absolute())
+        .map(|d| d.join(name))
+        .find(|candidate| nix::unistd::access(candidate, nix::unistd::AccessFlags::X_OK).is_ok() && candidate.is_file())
+}
+
+/// Step 0: the command is OpenClaw (by name, as the default is) and the image has none.
+fn check_openclaw(argv: &[OsString]) -> Result<(), StartupError> {
+    if argv.first().is_some_and(|p| p == OPENCLAW_NAME) && on_path(OPENCLAW_NAME).is_none() {
+        return Err(StartupError::NoOpenClaw);
+    }
+    Ok(())
+}
+
+/// Step 6's word on how OpenClaw reaches codex: its Codex harness runs
+/// `OPENCLAW_CODEX_APP_SERVER_BIN` (else its managed codex by path), its codex-cli backend runs
+/// `codex` through PATH. Each should be the shim (`shim`, from its explain plan).
+fn openclaw_routes(shim: &str) -> String {
+    let var = crate::image::APP_SERVER_BIN_VAR;
+    let same = |p: &Path| std::fs::canonicalize(p).ok() == std::fs::canonicalize(shim).ok();
+    let app_server = match env(var).map(PathBuf::from) {
+        Some(bin) if same(&bin) => format!("{var}={} (the shim)", bin.display()),
+        Some(bin) => format!("{var}={} (warning: not the shim: OpenClaw's Codex harness bypasses the shim and guard; the model gate still holds)", bin.display()),
+        None => format!("{var} unset (warning: OpenClaw's Codex harness runs its managed codex by path, bypassing the shim and guard; the model gate still holds)"),
+    };
+    let cli = match codex_on_path() {
+        Some(codex) if same(&codex) => format!("codex-cli backend's `codex` on PATH {} (the shim)", codex.display()),
+        Some(codex) => format!("codex-cli backend's `codex` on PATH {} (warning: not the shim)", codex.display()),
+        None => "codex-cli backend's `codex`: none on PATH".to_owned(),
+    };
+    let openclaw = on_path(OPENCLAW_NAME).map_or("none".to_owned(), |p| p.display().to_string());
+    format!("openclaw {openclaw}: {app_server}, {cli}")
 }
 
 /// Step 4: ask `codex` on PATH for its explain-mode plan; only the shim answers with one.
@@ -307,6 +360,9 @@ pub fn run(command: &[OsString]) -> Result<ExitCode, StartupError> {
 }
 
 fn check_and_exec(command: &[OsString], policy: &mut Option<Policy>) -> Result<ExitCode, StartupError> {
+    let default: Vec<OsString> = DEFAULT_COMMAND.iter().map(OsString::from).collect();
+    let argv = if command.is_empty() { &default[..] } else { command };
+    check_openclaw(argv)?;
     let policy = policy.insert(Policy::from_env()?);
     let target = codex_config::target_path(env)?;
     let applied = codex_config::apply(&target, &codex_config::template_path(env), &policy.model)?;
@@ -316,7 +372,7 @@ fn check_and_exec(command: &[OsString], policy: &mut Option<Policy>) -> Result<E
     let gate = check_gate(policy)?;
 
     let message = format!(
-        "{PREFIX}: OPENCLAW_MODEL={:?} OPENCLAW_MODEL_LOCK_MODE={}; codex config {} ({}); codex shim {} in front of {}; {}; model gate {gate}",
+        "{PREFIX}: OPENCLAW_MODEL={:?} OPENCLAW_MODEL_LOCK_MODE={}; codex config {} ({}); codex shim {} in front of {}; {}; model gate {gate}; {}",
         policy.model,
         policy.mode.as_str(),
         target.display(),
@@ -324,12 +380,11 @@ fn check_and_exec(command: &[OsString], policy: &mut Option<Policy>) -> Result<E
         plan["shim"].as_str().unwrap_or("?"),
         plan["real_codex"].as_str().unwrap_or("?"),
         guard_status(&plan),
+        openclaw_routes(plan["shim"].as_str().unwrap_or("")),
     );
     eprintln!("{message}");
     audit::report(&[event(Action::Started, message, Some(policy))]);
 
-    let default: Vec<OsString> = DEFAULT_COMMAND.iter().map(OsString::from).collect();
-    let argv = if command.is_empty() { &default[..] } else { command };
     let error = Command::new(&argv[0]).args(&argv[1..]).exec();
     Err(StartupError::Command { program: argv[0].clone(), error })
 }
@@ -353,5 +408,12 @@ pub fn image_facts() -> Value {
         "shim_plan": plan.as_ref().ok(),
         "shim_error": plan.as_ref().err().map(ToString::to_string),
         "real_codex_version": real_version,
+        "openclaw_codex_app_server_bin": env(crate::image::APP_SERVER_BIN_VAR).map(|v| v.to_string_lossy().into_owned()),
+        "openclaw_on_path": on_path(OPENCLAW_NAME),
+        "node_version": on_path("node").and_then(|node| {
+            let mut command = Command::new(node);
+            command.arg("--version");
+            output_within(command, CHECK_TIMEOUT).ok().map(|o| first_line(&o.stdout))
+        }),
     })
 }

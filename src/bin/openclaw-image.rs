@@ -18,7 +18,8 @@ struct Cli {
     /// Base image: python:3.11-slim, or a local stand-in (packaging/make-base-image.sh).
     #[arg(long, env = "OPENCLAW_BASE_IMAGE", default_value = "python:3.11-slim")]
     base_image: String,
-    /// Extra build argument NAME=VALUE (e.g. OPENCLAW_PIP_SPEC=openclaw==1.2.3); repeatable.
+    /// Extra build argument NAME=VALUE, repeatable: e.g. OPENCLAW_NPM_SPEC=openclaw@X, a path to an
+    /// npm tarball (staged into the build context), or empty (no OpenClaw).
     #[arg(long = "build-arg", value_parser = parse_build_arg)]
     build_args: Vec<(String, String)>,
     /// Only verify an existing image.
@@ -37,11 +38,13 @@ fn run(cli: &Cli) -> Result<(), ImageError> {
         image::stage_wheels(&root)?;
         image::docker_build(&root, &cli.tag, &cli.base_image, &cli.build_args)?;
     }
-    image::verify(&cli.tag)?;
+    let facts = image::verify(&cli.tag)?;
     println!(
-        "openclaw-image: {} built and verified (user app, shim first on PATH, Codex CLI {}, requirements forcing the model gate); model gate image {}",
+        "openclaw-image: {} built and verified (user app, shim first on PATH, Codex CLI {}, requirements forcing the model gate, Node.js {}, OpenClaw {}); model gate image {}",
         cli.tag,
         openclaw_codex::grammar::CODEX_VERSION,
+        facts["node_version"].as_str().unwrap_or("?"),
+        facts["openclaw_on_path"].as_str().unwrap_or("none"),
         image::gate_tag(&cli.tag)
     );
     Ok(())
