@@ -241,7 +241,8 @@ fn check_openclaw(argv: &[OsString]) -> Result<(), StartupError> {
 /// `codex` through PATH. Each should be the shim (`shim`, from its explain plan).
 fn openclaw_routes(shim: &str) -> String {
     let var = crate::image::APP_SERVER_BIN_VAR;
-    let same = |p: &Path| std::fs::canonicalize(p).ok() == std::fs::canonicalize(shim).ok();
+    let shim = std::fs::canonicalize(shim).ok();
+    let same = |p: &Path| shim.is_some() && std::fs::canonicalize(p).ok() == shim;
     let app_server = match env(var).map(PathBuf::from) {
         Some(bin) if same(&bin) => format!("{var}={} (the shim)", bin.display()),
         Some(bin) => format!("{var}={} (warning: not the shim: OpenClaw's Codex harness bypasses the shim and guard; the model gate still holds)", bin.display()),

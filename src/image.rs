@@ -148,8 +148,11 @@ pub fn stage_wheels(root: &Path) -> Result<(), ImageError> {
         ]),
         "downloading the Codex CLI wheel",
     )?;
+    // A fixed timestamp makes the adapter wheel the same bytes every build (measured: without it
+    // each build differs), so Docker's cache keeps the wheels' layers, Node.js's install included.
     run(
-        &mut pip(&["wheel", "--quiet", "--no-deps", "--wheel-dir", &wheel_dir, "./services/openclaw"]),
+        pip(&["wheel", "--quiet", "--no-deps", "--wheel-dir", &wheel_dir, "./services/openclaw"])
+            .env("SOURCE_DATE_EPOCH", "315532800"),
         "building the adapter wheel",
     )?;
     stage_node_wheel(root)
@@ -178,8 +181,16 @@ pub fn stage_node_wheel(root: &Path) -> Result<(), ImageError> {
 
 /// An `OPENCLAW_NPM_SPEC` naming a tarball on this machine (a path to an existing `.tgz`) is copied
 /// into the build context and replaced by its path in the image; any other spec (a registry spec
-/// such as `openclaw@2026.9.6`, empty) is passed on as given.
+/// such as `openclaw@2026.9.6`, empty) is passed on as given. Tarballs an earlier build staged are
+/// removed first, so that no image carries one it was not asked for.
 pub fn stage_npm_spec(root: &Path, extra: &[(String, String)]) -> Result<Vec<(String, String)>, ImageError> {
+    if let Ok(entries) = std::fs::read_dir(root.join(NPM_DIR)) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().ends_with(".tgz") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
     let mut staged = Vec::with_capacity(extra.len());
     for (name, value) in extra {
         let local = Path::new(value);
@@ -191,10 +202,8 @@ pub fn stage_npm_spec(root: &Path, extra: &[(String, String)]) -> Result<Vec<(St
         let dir = root.join(NPM_DIR);
         std::fs::create_dir_all(&dir).map_err(|e| ImageError(format!("cannot create {}: {e}", dir.display())))?;
         let dest = dir.join(file);
-        if std::fs::canonicalize(local).ok() != std::fs::canonicalize(&dest).ok() {
-            std::fs::copy(local, &dest)
-                .map_err(|e| ImageError(format!("cannot copy {value} to {}: {e}", dest.display())))?;
-        }
+        std::fs::copy(local, &dest)
+            .map_err(|e| ImageError(format!("cannot copy {value} to {}: {e}", dest.display())))?;
         staged.push((name.clone(), format!("{NPM_DIR_IN_IMAGE}/{}", file.to_string_lossy())));
     }
     Ok(staged)
@@ -379,10 +388,12 @@ mod tests {
         let staged = stage_npm_spec(root.path(), &[spec(tarball.to_str().unwrap())]).unwrap();
         assert_eq!(staged, [spec("/tmp/openclaw-npm/openclaw-1.0.0.tgz")]);
         assert_eq!(std::fs::read(root.path().join(NPM_DIR).join("openclaw-1.0.0.tgz")).unwrap(), b"tgz");
-        // Registry specs, an empty spec, other arguments and missing files pass unchanged.
+        // Registry specs, an empty spec, other arguments and missing files pass unchanged, and a
+        // tarball staged before is not left for the next build.
         for value in [OPENCLAW_NPM_SPEC_DEFAULT, "", "/nonexistent/openclaw.tgz"] {
             assert_eq!(stage_npm_spec(root.path(), &[spec(value)]).unwrap(), [spec(value)]);
         }
+        assert!(!root.path().join(NPM_DIR).join("openclaw-1.0.0.tgz").exists());
         let other = ("OPENCLAW_GATE_URL".to_owned(), tarball.to_str().unwrap().to_owned());
         assert_eq!(stage_npm_spec(root.path(), std::slice::from_ref(&other)).unwrap(), [other]);
     }
