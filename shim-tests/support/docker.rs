@@ -62,7 +62,7 @@ pub fn prebuilt_openclaw_image() -> Option<String> {
 /// returns the tag and what the builder printed.
 pub fn build_openclaw_image(cleanup: &mut Cleanup, what: &str) -> (String, Output) {
     let tag = cleanup.image(&format!("{}:test", unique(what)));
-    cleanup.image(&openclaw_codex::image::gate_tag(&tag));
+    cleanup.image(&openclaw_codex::ops::image::gate_tag(&tag));
     let built = Command::new(env!("CARGO_BIN_EXE_openclaw-image"))
         .args(["--tag", &tag, "--base-image", &base_image()])
         .current_dir(repo())
@@ -80,7 +80,7 @@ pub fn gate_network(cleanup: &mut Cleanup, openclaw_image: &str, mode: &str, ups
     docker_ok(&["network", "create", &network]);
     let container = cleanup.container(&unique("gate"));
     let upstream = format!("http://host.docker.internal:{upstream_port}/v1");
-    let gate_image = openclaw_codex::image::gate_tag(openclaw_image);
+    let gate_image = openclaw_codex::ops::image::gate_tag(openclaw_image);
     docker_ok(&[
         "run",
         "-d",

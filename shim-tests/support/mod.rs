@@ -219,7 +219,7 @@ pub fn real_codex_binary() -> PathBuf {
             .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"));
         base.join("openclaw-codex")
     });
-    let path = cache.join(format!("codex-{}", openclaw_codex::grammar::CODEX_VERSION)).join("bin/codex");
+    let path = cache.join(format!("codex-{}", openclaw_codex::pin::grammar::CODEX_VERSION)).join("bin/codex");
     assert!(
         path.is_file(),
         "the real Codex CLI is missing at {}: run packaging/fetch-codex.sh (make test does), or set CODEX_BIN",

@@ -1,12 +1,12 @@
 //! Prepares OpenClaw's dedicated Codex auth volume from the workers' one (design doc §8):
-//! `tools/bootstrap-openclaw-codex-volume.sh` runs it. The work is in `openclaw_codex::bootstrap`.
+//! `tools/bootstrap-openclaw-codex-volume.sh` runs it. The work is in `openclaw_codex::ops::bootstrap`.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use openclaw_codex::bootstrap::{self, helper, Options, HELPER_BIN_VAR};
+use openclaw_codex::ops::bootstrap::{self, helper, Options, HELPER_BIN_VAR};
 
 #[derive(Parser)]
 #[command(

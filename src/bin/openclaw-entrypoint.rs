@@ -4,7 +4,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::Parser;
-use openclaw_codex::entrypoint;
+use openclaw_codex::ops::entrypoint;
 
 #[derive(Parser)]
 #[command(

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use openclaw_codex::image::{self, ImageError, DEFAULT_TAG};
+use openclaw_codex::ops::image::{self, ImageError, DEFAULT_TAG};
 
 #[derive(Parser)]
 #[command(
@@ -41,7 +41,7 @@ fn run(cli: &Cli) -> Result<(), ImageError> {
     println!(
         "openclaw-image: {} built and verified (user app, shim first on PATH, Codex CLI {}, requirements forcing the model gate); model gate image {}",
         cli.tag,
-        openclaw_codex::grammar::CODEX_VERSION,
+        openclaw_codex::pin::grammar::CODEX_VERSION,
         image::gate_tag(&cli.tag)
     );
     Ok(())

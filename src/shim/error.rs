@@ -13,10 +13,10 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::guard::{LoopDetected, GUARD_VAR};
-use crate::locate::{OverrideError, Skipped, REAL_CODEX_VAR};
-use crate::lock::Attempt;
-use crate::policy::{PolicyError, ALLOW_UNPINNABLE_VAR, MODE_VAR};
+use crate::pin::policy::{PolicyError, ALLOW_UNPINNABLE_VAR, MODE_VAR};
+use crate::pin::rewrite::Attempt;
+use crate::shim::locate::{OverrideError, Skipped, REAL_CODEX_VAR};
+use crate::shim::loop_guard::{LoopDetected, GUARD_VAR};
 
 pub const EXIT_USAGE: u8 = 64;
 pub const EXIT_REFUSED: u8 = 77;

@@ -21,9 +21,9 @@
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
-use crate::argv::{self, Form, Occurrence, Parsed};
-use crate::grammar::{self, CommandSpec, KeyValue, Meaning, Pinning, ROOT};
-use crate::policy::{LockMode, Policy};
+use crate::pin::argv::{self, Form, Occurrence, Parsed};
+use crate::pin::grammar::{self, CommandSpec, KeyValue, Meaning, Pinning, ROOT};
+use crate::pin::policy::{LockMode, Policy};
 
 /// One caller attempt to choose the model or redirect traffic.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

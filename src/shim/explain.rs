@@ -5,11 +5,11 @@ use std::ffi::{OsStr, OsString};
 
 use serde_json::{json, Value};
 
-use crate::error::ShimError;
-use crate::grammar::{CODEX_VERSION, ROOT};
-use crate::locate::FileId;
-use crate::lock::{self, Outcome};
-use crate::policy::Policy;
+use crate::pin::grammar::{CODEX_VERSION, ROOT};
+use crate::pin::policy::Policy;
+use crate::pin::rewrite::{self, Outcome};
+use crate::shim::error::ShimError;
+use crate::shim::locate::FileId;
 
 /// A JSON string when the argument is UTF-8, else `{"hex": "..."}` so no byte is lost.
 fn arg_json(arg: &OsStr) -> Value {
@@ -27,7 +27,7 @@ fn argv_json<'a>(args: impl IntoIterator<Item = &'a OsString>) -> Value {
     Value::Array(args.into_iter().map(|a| arg_json(a)).collect())
 }
 
-fn decisions(action: &str, attempts: &[lock::Attempt]) -> Value {
+fn decisions(action: &str, attempts: &[rewrite::Attempt]) -> Value {
     attempts
         .iter()
         .map(|a| json!({ "action": action, "syntax": a.syntax, "attempted": a.attempted, "level": a.level }))
@@ -40,7 +40,7 @@ pub fn explain(argv0: &OsStr, args: &[OsString]) -> Value {
         "shim": std::fs::read_link("/proc/self/exe").ok(),
         "app_server_guard": crate::shim::installed_guard(),
         "argv": argv_json(std::iter::once(&argv0.to_owned()).chain(args)),
-        "subcommand": crate::argv::parse(args, &ROOT).path_string(),
+        "subcommand": crate::pin::argv::parse(args, &ROOT).path_string(),
     });
     let shim = FileId::current_exe();
     let (real, skipped) = match shim {
@@ -68,7 +68,7 @@ pub fn explain(argv0: &OsStr, args: &[OsString]) -> Value {
     };
     out["model"] = json!(policy.model);
     out["mode"] = json!(policy.mode);
-    let (outcome, rewritten, decided, error) = match lock::apply(&policy, argv0, args) {
+    let (outcome, rewritten, decided, error) = match rewrite::apply(&policy, argv0, args) {
         Outcome::Run { args, forced } => ("run", Some(args), decisions("forced", &forced), None),
         Outcome::Relay { args, forced } => ("relay", Some(args), decisions("forced", &forced), None),
         Outcome::PassThrough { args } => ("pass-through", Some(args), json!([]), None),

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use crate::policy::{LockMode, Policy};
+use crate::pin::policy::{LockMode, Policy};
 
 /// The provider id requirements.toml forces; also how other layers tell the gate is deployed.
 pub const PROVIDER_ID: &str = "openclaw-model-gate";

@@ -9,6 +9,8 @@
 //! socket, frozen) is written to stderr as one JSON line instead, with the same field names. A call
 //! with nothing to report touches none of this.
 
+pub mod journald;
+
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::mpsc;
@@ -18,7 +20,7 @@ use cadence::prelude::*;
 use cadence::{StatsdClient, UdpMetricSink};
 use serde::Serialize;
 
-use crate::journald::{self, Journal};
+use journald::Journal;
 
 /// `SYSLOG_IDENTIFIER` of every record: `journalctl -t openclaw-codex`.
 pub const SYSLOG_IDENTIFIER: &str = "openclaw-codex";

@@ -387,7 +387,7 @@ fn helper_binary(opts: &Options) -> Result<(PathBuf, Vec<u8>), Failure> {
         code: Code::Helper,
         message: format!("cannot read the helper binary {}: {e}", path.display()),
     })?;
-    match crate::image::has_interpreter(&bytes) {
+    match crate::ops::image::has_interpreter(&bytes) {
         Ok(false) => Ok((path, bytes)),
         Ok(true) if named => fail(
             Code::Helper,
@@ -654,7 +654,7 @@ impl Run<'_> {
         let mut args = self.compose_run(&name, "validation", resolved);
         // `login status` makes no model request: the entrypoint checks requirements.toml forces the
         // gate, but does not need the gate service running (`--no-deps`).
-        let gate_check = format!("{}=requirements", crate::entrypoint::GATE_CHECK_VAR);
+        let gate_check = format!("{}=requirements", crate::ops::entrypoint::GATE_CHECK_VAR);
         args.extend(["--env", &gate_check, "-T", SERVICE, "codex", "login", "status"].map(OsString::from));
         let ran = self
             .docker

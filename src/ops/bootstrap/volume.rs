@@ -32,8 +32,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::codex_auth::{self, AuthError, Credential};
-use crate::codex_config::{write_atomically, CONFIG_MODE};
+use crate::ops::codex_auth::{self, AuthError, Credential};
+use crate::ops::codex_config::{write_atomically, CONFIG_MODE};
 
 pub const AUTH: &str = "auth.json";
 pub const CONFIG: &str = "config.toml";

@@ -1,17 +1,23 @@
 //! The `codex` shim from start to exec: policy, lock, locate, guard, exec. The bin only calls `run`.
 
+pub mod error;
+pub mod exec;
+pub mod explain;
+pub mod locate;
+pub mod loop_guard;
+pub mod relay;
+
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
-use crate::argv;
 use crate::audit::{self, Action, Event};
-use crate::error::{ShimError, PREFIX};
-use crate::grammar::ROOT;
-use crate::guard::{self, ProcessId, GUARD_VAR};
-use crate::locate::{self, FileId, Search, Skipped, REAL_CODEX_VAR};
-use crate::lock::{self, Attempt, Outcome};
-use crate::policy::{Policy, MODEL_VAR};
-use crate::relay;
+use crate::pin::argv;
+use crate::pin::grammar::ROOT;
+use crate::pin::policy::{Policy, MODEL_VAR};
+use crate::pin::rewrite::{self, Attempt, Outcome};
+use crate::shim::error::{ShimError, PREFIX};
+use locate::{FileId, Search, Skipped, REAL_CODEX_VAR};
+use loop_guard::{ProcessId, GUARD_VAR};
 
 /// `OPENCLAW_SOURCE` of the shim's audit records.
 pub const AUDIT_SOURCE: &str = "shim";
@@ -27,7 +33,7 @@ pub fn run(argv: Vec<OsString>) -> Result<u8, ShimError> {
     let argv0 = argv.next().unwrap_or_else(|| OsString::from(locate::CODEX_NAME));
     let args: Vec<OsString> = argv.collect();
     if std::env::var_os(EXPLAIN_VAR).is_some_and(|v| v == "1") {
-        println!("{}", crate::explain::explain(&argv0, &args));
+        println!("{}", crate::shim::explain::explain(&argv0, &args));
         return Ok(0);
     }
     let mut policy = None;
@@ -42,7 +48,7 @@ pub fn run(argv: Vec<OsString>) -> Result<u8, ShimError> {
 fn pin_and_exec(argv0: &OsStr, args: &[OsString], policy: &mut Option<Policy>) -> Result<u8, ShimError> {
     let policy = policy.insert(Policy::from_env()?);
     let mut relay = false;
-    let args = match lock::apply(policy, argv0, args) {
+    let args = match rewrite::apply(policy, argv0, args) {
         Outcome::Run { args: rewritten, forced } => {
             report_forced(policy, &forced, args);
             rewritten
@@ -67,7 +73,7 @@ fn pin_and_exec(argv0: &OsStr, args: &[OsString], policy: &mut Option<Policy>) -
     };
     let shim = FileId::current_exe().map_err(ShimError::SelfIdentity)?;
     let real = locate_real_codex(shim).0?;
-    let guard = guard::next_value(std::env::var_os(GUARD_VAR).as_deref(), ProcessId::current(), shim)
+    let guard = loop_guard::next_value(std::env::var_os(GUARD_VAR).as_deref(), ProcessId::current(), shim)
         .map_err(ShimError::Loop)?;
     if relay {
         // The relay lives in its own static binary next to the shim, so that the code every other
@@ -79,17 +85,17 @@ fn pin_and_exec(argv0: &OsStr, args: &[OsString], policy: &mut Option<Policy>) -
         let mut guard_args = vec![OsString::from("--codex"), real.clone().into_os_string()];
         guard_args.extend([OsString::from("--argv0"), argv0.to_owned(), OsString::from("--")]);
         guard_args.extend(args);
-        let error = crate::exec::exec(&guard_bin, OsStr::new(GUARD_BIN), &guard_args, &[(GUARD_VAR, &guard)]);
+        let error = crate::shim::exec::exec(&guard_bin, OsStr::new(GUARD_BIN), &guard_args, &[(GUARD_VAR, &guard)]);
         return Err(ShimError::Exec { path: guard_bin, error });
     }
-    let error = crate::exec::exec(&real, argv0, &args, &[(GUARD_VAR, &guard)]);
+    let error = crate::shim::exec::exec(&real, argv0, &args, &[(GUARD_VAR, &guard)]);
     Err(ShimError::Exec { path: real, error })
 }
 
 /// Whether `args` would be `codex app-server` on stdio behind the guard, had they chosen no model.
 fn relays_app_server(policy: &Policy, argv0: &OsStr, args: &[OsString]) -> bool {
-    let force = Policy { mode: crate::policy::LockMode::Force, ..policy.clone() };
-    matches!(lock::apply(&force, argv0, args), Outcome::Relay { .. })
+    let force = Policy { mode: crate::pin::policy::LockMode::Force, ..policy.clone() };
+    matches!(rewrite::apply(&force, argv0, args), Outcome::Relay { .. })
 }
 
 /// Reject mode refused `codex app-server` at launch (a model in argv, e.g. the Python SDK's
@@ -102,7 +108,7 @@ fn refuse_over_json_rpc(rejected: &ShimError, policy: &Policy, args: &[OsString]
     audit::report(&error_events(rejected, Some(policy), args));
     eprintln!("{rejected}");
     let guard_args = [OsString::from(REFUSE_WITH), OsString::from(rejected.to_string())];
-    let _ = crate::exec::exec(&guard_bin, OsStr::new(GUARD_BIN), &guard_args, &[]);
+    let _ = crate::shim::exec::exec(&guard_bin, OsStr::new(GUARD_BIN), &guard_args, &[]);
 }
 
 /// The guard's option for its refusing form (`--refuse-with LINE`).

@@ -124,7 +124,7 @@ pub fn enforce(existing: &str, template: &str, model: &str) -> Result<String, (b
     for (path, item) in enforced {
         set(doc.as_table_mut(), &path, item.clone());
     }
-    for key in std::iter::once("model").chain(crate::grammar::JOB_MODEL_KEYS.iter().copied()) {
+    for key in std::iter::once("model").chain(crate::pin::grammar::JOB_MODEL_KEYS.iter().copied()) {
         let path: Vec<&str> = key.split('.').collect();
         set(doc.as_table_mut(), &path, toml_edit::value(model));
     }

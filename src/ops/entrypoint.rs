@@ -24,10 +24,10 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::audit::{self, Action, Event};
-use crate::codex_auth::{self, AuthError};
-use crate::codex_config::{self, Applied, ConfigError};
-use crate::locate::{self, CODEX_NAME};
-use crate::policy::{Policy, PolicyError};
+use crate::ops::codex_auth::{self, AuthError};
+use crate::ops::codex_config::{self, Applied, ConfigError};
+use crate::pin::policy::{Policy, PolicyError};
+use crate::shim::locate::{self, CODEX_NAME};
 
 pub const AUDIT_SOURCE: &str = "entrypoint";
 pub const PREFIX: &str = "openclaw-entrypoint";
@@ -233,17 +233,17 @@ pub const GATE_CHECK_VAR: &str = "OPENCLAW_GATE_CHECK";
 /// Step 5: the requirements force every codex to the gate, and the gate pins what we pin. Returns
 /// the gate's URL.
 fn check_gate(policy: &Policy) -> Result<String, StartupError> {
-    let path = crate::gate::REQUIREMENTS_PATH;
+    let path = crate::pin::wire::REQUIREMENTS_PATH;
     let gate = |detail: String| StartupError::Gate { detail };
     let text = std::fs::read_to_string(path).map_err(|e| {
         gate(format!(
             "cannot read {path} ({e}): build the image with it (make image), it forces every codex to the gate"
         ))
     })?;
-    let url = crate::gate::gate_url_in_requirements(&text).ok_or_else(|| {
+    let url = crate::pin::wire::gate_url_in_requirements(&text).ok_or_else(|| {
         gate(format!(
             "{path} does not force the provider {:?}: write it with `openclaw-model-gate requirements`",
-            crate::gate::PROVIDER_ID
+            crate::pin::wire::PROVIDER_ID
         ))
     })?;
     match env(GATE_CHECK_VAR).as_deref().map(|v| v.to_string_lossy().trim().to_ascii_lowercase()).as_deref() {
@@ -258,7 +258,7 @@ fn check_gate(policy: &Policy) -> Result<String, StartupError> {
     let wait = env(GATE_WAIT_VAR).and_then(|v| v.to_str()?.trim().parse().ok()).unwrap_or(GATE_WAIT_DEFAULT);
     let deadline = std::time::Instant::now() + Duration::from_secs(wait);
     let answer = loop {
-        match crate::gate_server::probe(&url, Duration::from_secs(5)) {
+        match crate::gate::server::probe(&url, Duration::from_secs(5)) {
             Ok(answer) => break answer,
             Err(e) if std::time::Instant::now() >= deadline => {
                 return Err(gate(format!(

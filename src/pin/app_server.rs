@@ -30,9 +30,9 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::grammar::{self, KeyValue};
-use crate::lock::Attempt;
-use crate::policy::{LockMode, Policy, ALLOW_UNPINNABLE_VAR};
+use crate::pin::grammar::{self, KeyValue};
+use crate::pin::policy::{LockMode, Policy, ALLOW_UNPINNABLE_VAR};
+use crate::pin::rewrite::Attempt;
 
 /// What a client-message field does, and so how it is guarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

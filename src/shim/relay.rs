@@ -31,10 +31,10 @@ use std::time::Duration;
 use nix::sys::signal::{self, SigHandler, SigSet, SigmaskHow, Signal};
 use nix::unistd::Pid;
 
-use crate::app_server::{self, Context, Verdict};
 use crate::audit::Action;
-use crate::lock::Attempt;
-use crate::policy::Policy;
+use crate::pin::app_server::{self, Context, Verdict};
+use crate::pin::policy::Policy;
+use crate::pin::rewrite::Attempt;
 
 /// Signals the shim sends on to codex.
 pub const FORWARDED: &[Signal] = &[Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT];
@@ -85,7 +85,7 @@ pub fn run(child: Child, policy: Policy, report: Report) -> io::Result<u8> {
     let shared = Shared {
         to_codex,
         deny_approvals: Arc::new(AtomicBool::new(false)),
-        context: Context { gate_deployed: crate::gate::deployed() },
+        context: Context { gate_deployed: crate::pin::wire::deployed() },
         policy,
         report,
     };
@@ -182,7 +182,7 @@ fn upstream(shared: &Shared) {
 fn denial_notice(model: &str) -> String {
     format!(
         "{}: warning: the client asked for automatic approval review, which without the OpenClaw model gate would run on a model other than {model:?}; every escalation is denied in this session instead of being handed to the client",
-        crate::error::PREFIX
+        crate::shim::error::PREFIX
     )
 }
 
@@ -278,7 +278,7 @@ pub fn refuse_all(refusal: &str) -> u8 {
             }
         }
     }
-    crate::error::EXIT_REFUSED
+    crate::shim::error::EXIT_REFUSED
 }
 
 /// Codex's exit code, or the shim dies by the signal that killed codex (a parent sees the same).

@@ -1,0 +1,3 @@
+//! The model gate (layer 3): the provider every codex is forced onto by `/etc/codex/requirements.toml`.
+
+pub mod server;
