@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use openclaw_codex::gate::server::{self, Settings, Upstream};
+use openclaw_codex::gate::{self, PREFIX};
 use openclaw_codex::pin::policy::Policy;
-use openclaw_codex::pin::wire::{self, PREFIX};
 
 /// Exit codes of every subcommand (also in `--help` and the README).
 const EXIT_CODES: &str = "Exit codes: 0 stopped by SIGTERM/SIGINT (serve), healthy (health); \
@@ -99,7 +99,7 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Requirements { gate_url } => {
-            print!("{}", wire::requirements_toml(&gate_url).map_err(|e| (EXIT_CONFIG, e))?);
+            print!("{}", gate::requirements::toml(&gate_url).map_err(|e| (EXIT_CONFIG, e))?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Health { url } => match server::probe(&url, Duration::from_secs(5)) {

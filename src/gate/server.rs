@@ -31,9 +31,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
+use super::{API_PREFIX, AUDIT_SOURCE, HEALTH_PATH, PREFIX};
 use crate::audit::{self, Action, Event};
+use crate::pin::attempt::{self, Attempt};
 use crate::pin::policy::Policy;
-use crate::pin::wire::{self, Attempt, Verdict, API_PREFIX, AUDIT_SOURCE, HEALTH_PATH, PREFIX};
+use crate::pin::wire::{self, Verdict};
 
 /// The header a ChatGPT login adds to every request (codex-rs `ChatGPT-Account-ID`).
 pub const CHATGPT_ACCOUNT_HEADER: &str = "chatgpt-account-id";
@@ -244,15 +246,18 @@ impl Gate {
         let (endpoint, query, body, forced) = match verdict {
             Verdict::Forward { endpoint, query, body, forced } => (endpoint, query, body, forced),
             Verdict::Reject { attempts } => {
-                let message = wire::reject_message(&self.policy, &attempts);
+                let message = reject_message(&self.policy, &attempts);
                 self.report(Action::Rejected, &attempts, &path_of(&rest), &message);
                 return text_response(StatusCode::BAD_REQUEST, message);
             }
             Verdict::Refuse { status, reason } => return self.refuse(status, "not_forwarded", reason),
         };
         if !forced.is_empty() {
-            let message =
-                format!("{PREFIX}: warning: forced OPENCLAW_MODEL={:?} over {}", self.policy.model, list(&forced));
+            let message = format!(
+                "{PREFIX}: warning: forced OPENCLAW_MODEL={:?} over {}",
+                self.policy.model,
+                attempt::list(&forced)
+            );
             self.report(Action::Forced, &forced, &path_of(&rest), &message);
         }
         let chatgpt = headers.contains_key(CHATGPT_ACCOUNT_HEADER);
@@ -278,7 +283,7 @@ impl Gate {
             Err(error) => {
                 let message = format!("{PREFIX}: upstream {} unreachable: {}", upstream.as_str(), error_chain(&error));
                 tracing::error!(upstream = upstream.as_str(), error = %error_chain(&error), "upstream unreachable");
-                json_response(StatusCode::BAD_GATEWAY, wire::error_body("upstream_unreachable", &message))
+                json_response(StatusCode::BAD_GATEWAY, error_body("upstream_unreachable", &message))
             }
         }
     }
@@ -287,7 +292,7 @@ impl Gate {
         let message = format!("{PREFIX}: refused: {reason}");
         tracing::warn!(status, code, "{message}");
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
-        json_response(status, wire::error_body(code, &message))
+        json_response(status, error_body(code, &message))
     }
 
     /// Audit records leave on a blocking thread: the request never waits for journald.
@@ -312,12 +317,26 @@ impl Gate {
     }
 }
 
-fn path_of(rest: &str) -> String {
-    format!("{API_PREFIX}{rest}")
+/// The one-line refusal codex shows for a rejected request.
+pub fn reject_message(policy: &Policy, attempts: &[Attempt]) -> String {
+    format!(
+        "{PREFIX}: refused: OPENCLAW_MODEL_LOCK_MODE=reject and this request asks for {}; OpenClaw is pinned to {:?}: use that model",
+        attempt::list(attempts),
+        policy.model
+    )
 }
 
-fn list(attempts: &[Attempt]) -> String {
-    attempts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+/// The body of every error the gate answers itself, in the Responses API's error shape. (A reject is
+/// answered in plain text instead: codex 0.163.0 shows a 400's body verbatim and does not retry.)
+pub fn error_body(code: &str, message: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "error": {"message": message, "type": "invalid_request_error", "code": code, "param": "model"}
+    }))
+    .expect("a JSON value serialises")
+}
+
+fn path_of(rest: &str) -> String {
+    format!("{API_PREFIX}{rest}")
 }
 
 fn health_body(policy: &Policy) -> Vec<u8> {

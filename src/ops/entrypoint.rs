@@ -233,17 +233,17 @@ pub const GATE_CHECK_VAR: &str = "OPENCLAW_GATE_CHECK";
 /// Step 5: the requirements force every codex to the gate, and the gate pins what we pin. Returns
 /// the gate's URL.
 fn check_gate(policy: &Policy) -> Result<String, StartupError> {
-    let path = crate::pin::wire::REQUIREMENTS_PATH;
+    let path = crate::gate::REQUIREMENTS_PATH;
     let gate = |detail: String| StartupError::Gate { detail };
     let text = std::fs::read_to_string(path).map_err(|e| {
         gate(format!(
             "cannot read {path} ({e}): build the image with it (make image), it forces every codex to the gate"
         ))
     })?;
-    let url = crate::pin::wire::gate_url_in_requirements(&text).ok_or_else(|| {
+    let url = crate::gate::requirements::gate_url(&text).ok_or_else(|| {
         gate(format!(
             "{path} does not force the provider {:?}: write it with `openclaw-model-gate requirements`",
-            crate::pin::wire::PROVIDER_ID
+            crate::gate::PROVIDER_ID
         ))
     })?;
     match env(GATE_CHECK_VAR).as_deref().map(|v| v.to_string_lossy().trim().to_ascii_lowercase()).as_deref() {

@@ -207,19 +207,18 @@ pub fn verify(tag: &str) -> Result<Value, ImageError> {
         return fail(format!("{tag} is not a valid OpenClaw image: {}", problems.join("; ")));
     }
     let requirements = Command::new("docker")
-        .args(["run", "--rm", "--entrypoint", "cat", tag, crate::pin::wire::REQUIREMENTS_PATH])
+        .args(["run", "--rm", "--entrypoint", "cat", tag, crate::gate::REQUIREMENTS_PATH])
         .output()
         .map_err(|e| ImageError(format!("cannot run docker: {e}")))?;
-    if !crate::pin::wire::requirements_name_the_gate(&String::from_utf8_lossy(&requirements.stdout)) {
-        return fail(format!("{tag}: {} does not force the model gate", crate::pin::wire::REQUIREMENTS_PATH));
+    if !crate::gate::requirements::name_the_gate(&String::from_utf8_lossy(&requirements.stdout)) {
+        return fail(format!("{tag}: {} does not force the model gate", crate::gate::REQUIREMENTS_PATH));
     }
     let gate = gate_tag(tag);
     let printed = Command::new("docker")
         .args(["run", "--rm", &gate, "requirements"])
         .output()
         .map_err(|e| ImageError(format!("cannot run docker: {e}")))?;
-    if !printed.status.success()
-        || !crate::pin::wire::requirements_name_the_gate(&String::from_utf8_lossy(&printed.stdout))
+    if !printed.status.success() || !crate::gate::requirements::name_the_gate(&String::from_utf8_lossy(&printed.stdout))
     {
         return fail(format!(
             "the gate image {gate} does not run: {}",

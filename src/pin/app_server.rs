@@ -30,9 +30,9 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::pin::attempt::{self, Attempt, Level};
 use crate::pin::grammar::{self, KeyValue};
 use crate::pin::policy::{LockMode, Policy, ALLOW_UNPINNABLE_VAR};
-use crate::pin::rewrite::Attempt;
 
 /// What a client-message field does, and so how it is guarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -430,7 +430,7 @@ fn trim_line_end(line: &[u8]) -> &[u8] {
 }
 
 fn attempt(syntax: &str, attempted: &str) -> Attempt {
-    Attempt { syntax: syntax.to_owned(), attempted: attempted.to_owned(), level: "app-server".to_owned() }
+    Attempt::new(syntax, attempted, Level::AppServer)
 }
 
 fn error_reply(id: &Value, code: i64, message: &str) -> Vec<u8> {
@@ -441,10 +441,9 @@ fn error_reply(id: &Value, code: i64, message: &str) -> Vec<u8> {
 }
 
 fn refusal_message(model: &str, attempts: &[Attempt]) -> String {
-    let list: Vec<String> = attempts.iter().map(|a| format!("{} {:?}", a.syntax, a.attempted)).collect();
     format!(
         "refused by the OpenClaw model lock: this request chooses the model or where requests go ({}); OpenClaw is pinned to {model:?}: drop those fields (or that request)",
-        list.join(", ")
+        attempt::list(attempts)
     )
 }
 

@@ -4,6 +4,7 @@
 
 pub mod app_server;
 pub mod argv;
+pub mod attempt;
 pub mod grammar;
 pub mod policy;
 pub mod rewrite;

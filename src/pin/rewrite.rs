@@ -22,26 +22,9 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
 use crate::pin::argv::{self, Form, Occurrence, Parsed};
+use crate::pin::attempt::{Attempt, Level};
 use crate::pin::grammar::{self, CommandSpec, KeyValue, Meaning, Pinning, ROOT};
 use crate::pin::policy::{LockMode, Policy};
-
-/// One caller attempt to choose the model or redirect traffic.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Attempt {
-    /// How it was written, without the value: `--model=`, `-m`, `-c model_provider`, `--oss`.
-    pub syntax: String,
-    /// What it asked for: a model name, `key=value`, a profile name, a URL.
-    pub attempted: String,
-    /// The subcommand it was given to (`exec resume`), empty for the root.
-    pub level: String,
-}
-
-impl std::fmt::Display for Attempt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let at = if self.level.is_empty() { "the root" } else { &self.level };
-        write!(f, "{} {:?} at {at}", self.syntax, self.attempted)
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -127,7 +110,8 @@ fn split_config(value: &OsStr) -> (String, String) {
 /// `None` when the occurrence is harmless, else the attempt it makes.
 fn classify(occurrence: &Occurrence, pins: &Pins, level: &str) -> Option<Attempt> {
     let value = occurrence.value.as_deref();
-    let attempt = |syntax: String, attempted: String| Some(Attempt { syntax, attempted, level: level.to_owned() });
+    let attempt =
+        |syntax: String, attempted: String| Some(Attempt::new(syntax, attempted, Level::Command(level.to_owned())));
     let shown = || value.map(lossy).unwrap_or_default();
     match occurrence.spec.meaning {
         Meaning::Plain | Meaning::Disable | Meaning::Transport => None,
@@ -827,12 +811,8 @@ mod tests {
         assert_eq!(
             attempts,
             [
-                Attempt { syntax: "--model=".into(), attempted: "o3".into(), level: "exec resume".into() },
-                Attempt {
-                    syntax: "-c model_provider".into(),
-                    attempted: "model_provider=evil".into(),
-                    level: "exec resume".into()
-                },
+                Attempt::new("--model=", "o3", Level::Command("exec resume".into())),
+                Attempt::new("-c model_provider", "model_provider=evil", Level::Command("exec resume".into())),
             ]
         );
     }

@@ -13,8 +13,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::pin::attempt::Attempt;
 use crate::pin::policy::{PolicyError, ALLOW_UNPINNABLE_VAR, MODE_VAR};
-use crate::pin::rewrite::Attempt;
 use crate::shim::locate::{OverrideError, Skipped, REAL_CODEX_VAR};
 use crate::shim::loop_guard::{LoopDetected, GUARD_VAR};
 
@@ -96,11 +96,10 @@ impl fmt::Display for ShimError {
         match self {
             ShimError::Policy(e) => write!(f, "{e}"),
             ShimError::Rejected { model, attempts } => {
-                let list: Vec<String> = attempts.iter().map(ToString::to_string).collect();
                 write!(
                     f,
                     "refused: {MODE_VAR}=reject and this call tries to choose the model or its endpoint with {}; OpenClaw is pinned to {model:?}: drop those options",
-                    list.join(", ")
+                    crate::pin::attempt::list(attempts)
                 )
             }
             ShimError::RefusedUnguardable { form } => write!(

@@ -27,10 +27,10 @@ fn argv_json<'a>(args: impl IntoIterator<Item = &'a OsString>) -> Value {
     Value::Array(args.into_iter().map(|a| arg_json(a)).collect())
 }
 
-fn decisions(action: &str, attempts: &[rewrite::Attempt]) -> Value {
+fn decisions(action: &str, attempts: &[crate::pin::attempt::Attempt]) -> Value {
     attempts
         .iter()
-        .map(|a| json!({ "action": action, "syntax": a.syntax, "attempted": a.attempted, "level": a.level }))
+        .map(|a| json!({ "action": action, "syntax": a.syntax, "attempted": a.attempted, "level": a.level.name() }))
         .collect()
 }
 

@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 
 use crate::audit::{self, Action, Event};
 use crate::pin::argv;
+use crate::pin::attempt::Attempt;
 use crate::pin::grammar::ROOT;
 use crate::pin::policy::{Policy, MODEL_VAR};
-use crate::pin::rewrite::{self, Attempt, Outcome};
+use crate::pin::rewrite::{self, Outcome};
 use crate::shim::error::{ShimError, PREFIX};
 use locate::{FileId, Search, Skipped, REAL_CODEX_VAR};
 use loop_guard::{ProcessId, GUARD_VAR};

@@ -33,8 +33,8 @@ use nix::unistd::Pid;
 
 use crate::audit::Action;
 use crate::pin::app_server::{self, Context, Verdict};
+use crate::pin::attempt::{Attempt, Level};
 use crate::pin::policy::Policy;
-use crate::pin::rewrite::Attempt;
 
 /// Signals the shim sends on to codex.
 pub const FORWARDED: &[Signal] = &[Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT];
@@ -85,7 +85,7 @@ pub fn run(child: Child, policy: Policy, report: Report) -> io::Result<u8> {
     let shared = Shared {
         to_codex,
         deny_approvals: Arc::new(AtomicBool::new(false)),
-        context: Context { gate_deployed: crate::pin::wire::deployed() },
+        context: Context { gate_deployed: crate::gate::requirements::deployed() },
         policy,
         report,
     };
@@ -216,13 +216,11 @@ fn approval_denial(line: &[u8]) -> Option<(Vec<u8>, Attempt)> {
     let result: serde_json::Value = serde_json::from_str(result).expect("the table holds JSON");
     let mut denial = serde_json::to_vec(&serde_json::json!({"id": id, "result": result})).expect("JSON");
     denial.push(b'\n');
-    let attempt = Attempt {
-        syntax: format!("app-server {method}"),
-        attempted:
-            "escalation denied: the automatic review asked for cannot run on the pinned model without the model gate"
-                .to_owned(),
-        level: "app-server".to_owned(),
-    };
+    let attempt = Attempt::new(
+        format!("app-server {method}"),
+        "escalation denied: the automatic review asked for cannot run on the pinned model without the model gate",
+        Level::AppServer,
+    );
     Some((denial, attempt))
 }
 
