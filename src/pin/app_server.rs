@@ -12,7 +12,7 @@
 //!   `thread/settings/update`.
 //!
 //! Force mode sets each model field to the pin, clears provider fields, makes the approvals reviewer `user`, and neutralises config keys
-//! by the argv rule (`grammar::classify_config_key`): model keys get the pin, sub-agent feature
+//! by the argv rule (`config_keys::classify_config_key`): model keys get the pin, sub-agent feature
 //! flags `false`, provider/endpoint/profile keys are removed. A configuration write that is nothing
 //! but such keys, and any file write into codex's configuration files, cannot be neutralised and is
 //! answered with an error in both modes. Reject mode answers every attempt with an error and
@@ -31,7 +31,7 @@ use std::path::{Component, Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::pin::attempt::{self, Attempt, Level};
-use crate::pin::grammar::{self, KeyValue};
+use crate::pin::config_keys::{self, ConfigValue, Forced, Judgement, USER_REVIEWER};
 use crate::pin::policy::{LockMode, Policy, ALLOW_UNPINNABLE_VAR};
 
 /// What a client-message field does, and so how it is guarded.
@@ -490,7 +490,7 @@ impl Judged<'_> {
     /// An automatic reviewer asked for (`value`, not the user): left alone with the gate; without
     /// it an attempt, forced to the user with the escalations denied. False when left alone.
     fn reviewer(&mut self, value: &Value, syntax: &str, described: impl FnOnce() -> String) -> bool {
-        if value.is_null() || value.as_str() == Some(grammar::USER_REVIEWER) || self.context.gate_deployed {
+        if value.is_null() || value.as_str() == Some(USER_REVIEWER) || self.context.gate_deployed {
             return false;
         }
         self.attempts.push(attempt(syntax, &described()));
@@ -521,7 +521,7 @@ impl Judged<'_> {
                 }
                 Reviewer => {
                     if self.reviewer(value, &syntax, || value_text(value)) {
-                        *value = Value::String(grammar::USER_REVIEWER.to_owned());
+                        *value = Value::String(USER_REVIEWER.to_owned());
                     }
                 }
                 ConfigOverrides => {
@@ -606,48 +606,33 @@ impl Judged<'_> {
     /// One config key and its value; false when the key must be removed.
     fn config_value(&mut self, key: &str, value: &mut Value, syntax: &str) -> bool {
         if let Value::Object(inner) = value {
-            if grammar::is_table_above_config_keys(key) {
+            if config_keys::is_table_above_config_keys(key) {
                 self.config_map(inner, key, syntax); // `features`, `memories`, `apps.x`: key by key
                 return true;
             }
         }
         let described = || format!("{key}={}", value_text(value));
-        match grammar::classify_config_key(key) {
-            None => {
+        match config_keys::judge(key, ConfigValue::Json(value), &self.policy.model) {
+            Judgement::Unrelated => {
                 if let Value::Object(inner) = value {
                     self.config_map(inner, key, syntax);
                 }
                 true
             }
-            Some(KeyValue::ModelName) => {
-                if value.as_str() != Some(self.policy.model.as_str()) {
-                    self.attempts.push(attempt(syntax, &described()));
-                    *value = Value::String(self.policy.model.clone());
-                }
-                true
-            }
-            Some(KeyValue::FeatureOff) => {
-                if *value != Value::Bool(false) {
-                    self.attempts.push(attempt(syntax, &described()));
-                    *value = Value::Bool(false);
-                }
-                true
-            }
-            Some(KeyValue::Never) => {
+            Judgement::Harmless => true,
+            Judgement::Remove => {
                 self.attempts.push(attempt(syntax, &described()));
                 false
             }
-            Some(KeyValue::Only(grammar::USER_REVIEWER)) => {
+            Judgement::Force(Forced::Text(USER_REVIEWER)) => {
                 if self.reviewer(value, syntax, described) {
-                    *value = Value::String(grammar::USER_REVIEWER.to_owned());
+                    *value = Value::String(USER_REVIEWER.to_owned());
                 }
                 true
             }
-            Some(KeyValue::Only(harmless)) => {
-                if value.as_str() != Some(harmless) {
-                    self.attempts.push(attempt(syntax, &described()));
-                    *value = Value::String(harmless.to_owned());
-                }
+            Judgement::Force(forced) => {
+                self.attempts.push(attempt(syntax, &described()));
+                *value = forced.json(&self.policy.model);
                 true
             }
         }

@@ -5,6 +5,7 @@
 pub mod app_server;
 pub mod argv;
 pub mod attempt;
+pub mod config_keys;
 pub mod grammar;
 pub mod policy;
 pub mod rewrite;
