@@ -20,7 +20,7 @@ checks Docker, Compose, the network, both volumes and the image; copies auth.jso
 its previous complete credentials or the new complete ones; validates with `codex login status` in the \
 openclaw service; puts the previous credentials back if that fails. Run it before enabling the openclaw \
 profile and after every credential rotation.",
-    after_help = bootstrap::exit_code_help()
+    after_help = openclaw_codex::exit::bootstrap::TABLE.help()
 )]
 struct Cli {
     /// Do not copy: log in interactively (`codex login --device-auth`) straight into the dedicated

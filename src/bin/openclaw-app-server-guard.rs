@@ -1,9 +1,9 @@
 //! `codex app-server` behind OpenClaw's model lock. The `codex` shim execs this (installed next to
 //! it) for `codex app-server` on stdio, with the real codex and the argv it already pinned; it runs
 //! codex as its child and relays the JSON-RPC stream through the guard (`openclaw_codex::shim::relay`).
-//! Exit codes: codex's own, or `openclaw_codex::shim::error`'s. `--refuse-with LINE` (the shim, when reject
+//! Exit codes: codex's own, or `openclaw_codex::exit::guard`. `--refuse-with LINE` (the shim, when reject
 //! mode refused app-server at launch): no codex; every request is answered with a JSON-RPC error
-//! carrying LINE, and the guard exits 77 at the client's EOF.
+//! carrying LINE, and the guard exits at the client's EOF.
 //!
 //! `#![no_main]`, as the shim: Rust's runtime set-up would ignore SIGPIPE before `main`, and codex
 //! must start with the caller's disposition, which the relay hands on.
@@ -20,12 +20,16 @@ use std::path::PathBuf;
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(version, about = "Relays `codex app-server` over stdio, pinning the model in every client request")]
+#[command(
+    version,
+    about = "Relays `codex app-server` over stdio, pinning the model in every client request",
+    after_help = openclaw_codex::exit::guard::TABLE.help()
+)]
 struct Cli {
     /// The real codex.
     #[arg(long, required_unless_present = "refuse_with")]
     codex: Option<PathBuf>,
-    /// Start no codex: answer every request with a JSON-RPC error carrying this line, exit 77 at EOF.
+    /// Start no codex: answer every request with a JSON-RPC error carrying this line, exit at EOF.
     #[arg(long, conflicts_with = "codex")]
     refuse_with: Option<String>,
     /// argv[0] to start it with.

@@ -11,9 +11,7 @@ use openclaw_codex::ops::entrypoint;
     name = "openclaw-entrypoint",
     version,
     about = "Checks the OpenClaw container's model lock, Codex config and login, then execs the server",
-    after_help = "Exit codes: 78 bad OPENCLAW_MODEL/OPENCLAW_MODEL_LOCK_MODE, 71 Codex config not enforceable, \
-72 `codex login status` failed, 73 auth.json holds no credential, 74 `codex` on PATH is not the shim, \
-75 no real codex behind the shim, 76 no model gate forced by /etc/codex/requirements.toml or it is not healthy with the same pin, 127/126 server command not found/not executable."
+    after_help = openclaw_codex::exit::entrypoint::TABLE.help()
 )]
 struct Cli {
     /// Print what the image builder verifies (user, PATH, the shim's plan, the real codex's version) as JSON, and exit.

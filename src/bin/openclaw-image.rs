@@ -9,7 +9,8 @@ use openclaw_codex::ops::image::{self, ImageError, DEFAULT_TAG};
 #[command(
     name = "openclaw-image",
     version,
-    about = "Builds the OpenClaw image with the static codex shim, and the model gate's image, and verifies both"
+    about = "Builds the OpenClaw image with the static codex shim, and the model gate's image, and verifies both",
+    after_help = openclaw_codex::exit::image::TABLE.help()
 )]
 struct Cli {
     /// Image tag.
@@ -53,7 +54,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("{error}");
-            ExitCode::FAILURE
+            ExitCode::from(openclaw_codex::exit::image::FAILED.value)
         }
     }
 }

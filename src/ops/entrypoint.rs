@@ -1,17 +1,19 @@
 //! The OpenClaw container's start-up: each check fails fast, with one line and its own exit code,
 //! before the server handles any traffic; then the server replaces the entrypoint (exec).
 //!
-//! | step | check | exit code |
-//! |---|---|---|
-//! | 1 | `OPENCLAW_MODEL` and `OPENCLAW_MODEL_LOCK_MODE` valid (the shim's rules) | 78 |
-//! | 2 | the Codex config enforced (`codex_config`) | 71 |
-//! | 3 | `codex login status` through PATH, with `CODEX_HOME` the dedicated volume | 72 |
-//! | 3 | `auth.json` holds a credential (`{}` passes `login status`) | 73 |
-//! | 4 | `codex` on PATH is the shim | 74 |
-//! | 4 | a real codex exists behind it | 75 |
-//! | 5 | `/etc/codex/requirements.toml` forces the model gate, which answers healthy with the same pin and mode (waits up to `OPENCLAW_GATE_WAIT` s, default 30; `OPENCLAW_GATE_CHECK=requirements`: the file only) | 76 |
-//! | 6 | log the model, lock mode, app-server guard and gate (audit record `started`); a missing guard is a warning | – |
-//! | 7 | exec the server command (default `openclaw serve`): not found 127, not executable 126 | 126, 127 |
+//! | step | check |
+//! |---|---|
+//! | 1 | `OPENCLAW_MODEL` and `OPENCLAW_MODEL_LOCK_MODE` valid (the shim's rules) |
+//! | 2 | the Codex config enforced (`codex_config`) |
+//! | 3 | `codex login status` through PATH, with `CODEX_HOME` the dedicated volume |
+//! | 3 | `auth.json` holds a credential (`{}` passes `login status`) |
+//! | 4 | `codex` on PATH is the shim |
+//! | 4 | a real codex exists behind it |
+//! | 5 | `/etc/codex/requirements.toml` forces the model gate, which answers healthy with the same pin and mode (waits up to `OPENCLAW_GATE_WAIT` s, default 30; `OPENCLAW_GATE_CHECK=requirements`: the file only) |
+//! | 6 | log the model, lock mode, app-server guard and gate (audit record `started`); a missing guard is a warning |
+//! | 7 | exec the server command (default `openclaw serve`): not found 127, not executable 126 |
+//!
+//! Each failing check's exit code: `exit::entrypoint`.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -24,6 +26,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::audit::{self, Action, Event};
+use crate::exit::entrypoint as exit;
 use crate::ops::codex_auth::{self, AuthError};
 use crate::ops::codex_config::{self, Applied, ConfigError};
 use crate::pin::policy::{Policy, PolicyError};
@@ -67,15 +70,17 @@ pub enum StartupError {
 impl StartupError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            StartupError::Policy(_) => 78,
-            StartupError::Config(_) => 71,
-            StartupError::LoginStatus { .. } => 72,
-            StartupError::NoCredential { .. } => 73,
-            StartupError::NotTheShim { .. } => 74,
-            StartupError::NoRealCodex { .. } => 75,
-            StartupError::Gate { .. } => 76,
-            StartupError::Command { error, .. } if error.kind() == std::io::ErrorKind::NotFound => 127,
-            StartupError::Command { .. } => 126,
+            StartupError::Policy(_) => exit::CONFIG_INVALID.value,
+            StartupError::Config(_) => exit::CODEX_CONFIG.value,
+            StartupError::LoginStatus { .. } => exit::LOGIN_STATUS.value,
+            StartupError::NoCredential { .. } => exit::NO_CREDENTIAL.value,
+            StartupError::NotTheShim { .. } => exit::NOT_THE_SHIM.value,
+            StartupError::NoRealCodex { .. } => exit::NO_REAL_CODEX.value,
+            StartupError::Gate { .. } => exit::GATE.value,
+            StartupError::Command { error, .. } if error.kind() == std::io::ErrorKind::NotFound => {
+                exit::COMMAND_NOT_FOUND.value
+            }
+            StartupError::Command { .. } => exit::COMMAND_NOT_EXECUTABLE.value,
         }
     }
 }

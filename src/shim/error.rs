@@ -1,28 +1,15 @@
 //! The shim's errors and the one place they become exit codes.
 //!
-//! | code | meaning |
-//! |---|---|
-//! | 64  | refused: the Codex CLI would reject this argv as a usage error (an unknown option, a value missing, an option given twice, ...); in both modes, never rewritten |
-//! | 77  | refused: reject mode and an attempt to choose the model, or an unpinnable subcommand |
-//! | 78  | configuration error: `OPENCLAW_MODEL`, `OPENCLAW_MODEL_LOCK_MODE`, `OPENCLAW_ALLOW_UNPINNABLE`, a relative `OPENCLAW_REAL_CODEX` |
-//! | 126 | the real codex was found but exec failed |
-//! | 127 | no real codex found behind the shim, or the exec chain loops back to it |
-//!
-//! Any other status is codex's own.
+//! Their codes: `exit::shim`.
 
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::exit::shim as exit;
 use crate::pin::attempt::Attempt;
 use crate::pin::policy::{PolicyError, ALLOW_UNPINNABLE_VAR, MODE_VAR};
 use crate::shim::locate::{OverrideError, Skipped, REAL_CODEX_VAR};
 use crate::shim::loop_guard::{LoopDetected, GUARD_VAR};
-
-pub const EXIT_USAGE: u8 = 64;
-pub const EXIT_REFUSED: u8 = 77;
-pub const EXIT_CONFIG: u8 = 78;
-pub const EXIT_EXEC_FAILED: u8 = 126;
-pub const EXIT_NOT_FOUND: u8 = 127;
 
 /// Every message starts with this, so operators can grep for the shim's own lines.
 pub const PREFIX: &str = "openclaw codex shim";
@@ -74,18 +61,18 @@ pub enum ShimError {
 impl ShimError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            ShimError::RefusedUsage { .. } => EXIT_USAGE,
+            ShimError::RefusedUsage { .. } => exit::USAGE.value,
             ShimError::Rejected { .. }
             | ShimError::RefusedSubcommand { .. }
             | ShimError::RefusedUnguardable { .. }
-            | ShimError::RefusedInternal { .. } => EXIT_REFUSED,
-            ShimError::Policy(_) | ShimError::Override(OverrideError::Relative(_)) => EXIT_CONFIG,
+            | ShimError::RefusedInternal { .. } => exit::REFUSED.value,
+            ShimError::Policy(_) | ShimError::Override(OverrideError::Relative(_)) => exit::CONFIG.value,
             ShimError::Override(OverrideError::Unusable(..))
             | ShimError::NotFound { .. }
             | ShimError::Loop(_)
             | ShimError::SelfIdentity(_)
-            | ShimError::GuardMissing { .. } => EXIT_NOT_FOUND,
-            ShimError::Exec { .. } | ShimError::Relay { .. } => EXIT_EXEC_FAILED,
+            | ShimError::GuardMissing { .. } => exit::NOT_FOUND.value,
+            ShimError::Exec { .. } | ShimError::Relay { .. } => exit::EXEC_FAILED.value,
         }
     }
 }

@@ -259,9 +259,9 @@ impl<R: Read> Lines<R> {
 /// The guard's refusing form: reject mode refused `codex app-server` at launch, so no codex runs;
 /// every request (a line with an `id` and a `method`) is answered with a JSON-RPC error carrying
 /// `refusal` — `initialize` first, which is where a client such as the Python SDK reports it —
-/// until the client's EOF. Returns the refusal's exit code, 77.
+/// until the client's EOF. Returns `exit::guard::REFUSED`.
 pub fn refuse_all(refusal: &str) -> u8 {
-    // A client gone away ends the loop with 77, not a death by SIGPIPE.
+    // A client gone away ends the loop with the refusal's code, not a death by SIGPIPE.
     // SAFETY: installs SIG_IGN, no handler code runs.
     let _ = unsafe { signal::signal(Signal::SIGPIPE, SigHandler::SigIgn) };
     let mut lines = Lines::new(io::stdin());
@@ -276,7 +276,7 @@ pub fn refuse_all(refusal: &str) -> u8 {
             }
         }
     }
-    crate::shim::error::EXIT_REFUSED
+    crate::exit::guard::REFUSED.value
 }
 
 /// Codex's exit code, or the shim dies by the signal that killed codex (a parent sees the same).
