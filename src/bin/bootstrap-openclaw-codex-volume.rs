@@ -69,5 +69,5 @@ fn main() -> ExitCode {
         project_name: cli.project_name,
         helper_bin: cli.helper_bin,
     };
-    ExitCode::from(bootstrap::main(&options))
+    ExitCode::from(bootstrap::run_and_report(&options))
 }
