@@ -20,7 +20,7 @@ use cadence::prelude::*;
 use cadence::{StatsdClient, UdpMetricSink};
 use serde::Serialize;
 
-use journald::Journal;
+use journald::JournaldSocket;
 
 /// `SYSLOG_IDENTIFIER` of every record: `journalctl -t openclaw-codex`.
 pub const SYSLOG_IDENTIFIER: &str = "openclaw-codex";
@@ -185,7 +185,7 @@ pub fn report(events: &[Event]) {
             in_background(move || (host.as_str(), port).to_socket_addrs().ok()?.next().map(|t| statsd_send(t, &events)))
         }
     });
-    let journal = std::env::var_os(JOURNALD_VAR).is_none_or(|v| v != "0").then(Journal::connect).flatten();
+    let journal = std::env::var_os(JOURNALD_VAR).is_none_or(|v| v != "0").then(JournaldSocket::connect).flatten();
     let mut stderr = std::io::stderr().lock();
     for event in events {
         let sent = journal.as_ref().is_some_and(|j| j.send(&event.journald_datagram(), deadline).is_ok());

@@ -289,7 +289,7 @@ fn guard_status(plan: &Value) -> String {
         Some(guard) => format!("app-server guard {guard}"),
         None => format!(
             "warning: no {} beside the shim, so `codex app-server` is refused (exit 127): install both (make shim)",
-            crate::shim::GUARD_BIN
+            crate::shim::install::GUARD_BIN
         ),
     }
 }

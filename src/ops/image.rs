@@ -17,7 +17,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::pin::grammar::CODEX_VERSION;
-use crate::shim::GUARD_BIN;
+use crate::shim::install::GUARD_BIN;
 
 pub const DEFAULT_TAG: &str = "moonmind/openclaw:local";
 pub const STAGED_BINS: &[&str] = &["codex", "openclaw-app-server-guard", "openclaw-entrypoint", "openclaw-model-gate"];

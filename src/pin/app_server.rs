@@ -1,4 +1,4 @@
-//! The `codex app-server` guard: which JSON-RPC client messages choose a model or where requests
+//! The app-server judgement: which JSON-RPC client messages choose a model or where requests
 //! go, and what becomes of them. Pure: one line in, one verdict out (`relay` does the I/O).
 //!
 //! Argv cannot pin app-server (a root `-m` is ignored there, `-c model` only sets the default that
@@ -242,12 +242,12 @@ pub struct Context {
 }
 
 /// Judges one client line (its newline included or not), without the model gate.
-pub fn guard_line(line: &[u8], policy: &Policy) -> Verdict {
-    guard_line_in(line, policy, Context::default())
+pub fn judge_line(line: &[u8], policy: &Policy) -> Verdict {
+    judge_line_in(line, policy, Context::default())
 }
 
 /// Judges one client line (its newline included or not).
-pub fn guard_line_in(line: &[u8], policy: &Policy, context: Context) -> Verdict {
+pub fn judge_line_in(line: &[u8], policy: &Policy, context: Context) -> Verdict {
     let text = trim_line_end(line);
     if text.iter().all(u8::is_ascii_whitespace) {
         return Verdict::Forward;
@@ -771,7 +771,7 @@ mod tests {
     }
 
     fn forced(value: Value) -> (Value, Vec<String>) {
-        match guard_line(&line(value), &policy(LockMode::Force)) {
+        match judge_line(&line(value), &policy(LockMode::Force)) {
             Verdict::Rewrite { line, forced, .. } => {
                 assert!(line.ends_with(b"\n"));
                 (serde_json::from_slice(&line).unwrap(), forced.into_iter().map(|a| a.syntax).collect())
@@ -781,7 +781,7 @@ mod tests {
     }
 
     fn refused(mode: LockMode, value: Value) -> (Option<Value>, Vec<String>) {
-        match guard_line(&line(value), &policy(mode)) {
+        match judge_line(&line(value), &policy(mode)) {
             Verdict::Refuse { reply, attempts } => (
                 reply.map(|r| serde_json::from_slice(&r).unwrap()),
                 attempts.into_iter().map(|a| a.attempted).collect(),
@@ -802,7 +802,7 @@ mod tests {
             b"   \n",
         ] {
             for mode in [LockMode::Force, LockMode::Reject] {
-                assert_eq!(guard_line(text, &policy(mode)), Verdict::Forward, "{}", String::from_utf8_lossy(text));
+                assert_eq!(judge_line(text, &policy(mode)), Verdict::Forward, "{}", String::from_utf8_lossy(text));
             }
         }
     }
@@ -846,7 +846,7 @@ mod tests {
         assert_eq!(reply.unwrap()["error"]["code"], REFUSED_CODE);
         assert_eq!(attempts, ["auto_review"]);
         let user = json!({"id": 4, "method": "thread/start", "params": {"approvalsReviewer": "user"}});
-        assert_eq!(guard_line(&line(user), &policy(LockMode::Reject)), Verdict::Forward);
+        assert_eq!(judge_line(&line(user), &policy(LockMode::Reject)), Verdict::Forward);
     }
 
     #[test]
@@ -860,10 +860,10 @@ mod tests {
             }
         }
         let status = json!({"id": 8, "method": "remoteControl/status/read", "params": {}});
-        assert_eq!(guard_line(&line(status), &policy(LockMode::Reject)), Verdict::Forward);
+        assert_eq!(judge_line(&line(status), &policy(LockMode::Reject)), Verdict::Forward);
         let allowed = Policy { allow_unpinnable: vec!["remote-control".to_owned()], ..policy(LockMode::Reject) };
         let enable = json!({"id": 9, "method": "remoteControl/enable"});
-        assert_eq!(guard_line(&line(enable), &allowed), Verdict::Forward);
+        assert_eq!(judge_line(&line(enable), &allowed), Verdict::Forward);
     }
 
     #[test]
@@ -914,9 +914,9 @@ mod tests {
         let write = |key: &str, value: Value| json!({"id": 7, "method": "config/value/write", "params": {"keyPath": key, "value": value, "mergeStrategy": "replace"}});
         let (msg, _) = forced(write("model", json!("gpt-4o")));
         assert_eq!(msg["params"]["value"], PIN);
-        assert_eq!(guard_line(&line(write("model", json!(PIN))), &policy(LockMode::Reject)), Verdict::Forward);
+        assert_eq!(judge_line(&line(write("model", json!(PIN))), &policy(LockMode::Reject)), Verdict::Forward);
         assert_eq!(
-            guard_line(&line(write("approval_policy", json!("never"))), &policy(LockMode::Force)),
+            judge_line(&line(write("approval_policy", json!("never"))), &policy(LockMode::Force)),
             Verdict::Forward
         );
         // A provider key cannot be neutralised: refused in both modes, with the codex error shape.
@@ -960,7 +960,7 @@ mod tests {
                 assert_eq!(reply.unwrap()["id"], 9);
             }
             let other = json!({"id": 9, "method": method, "params": {*key: "/w/notes.toml", "dataBase64": ""}});
-            assert_eq!(guard_line(&line(other), &policy(LockMode::Reject)), Verdict::Forward);
+            assert_eq!(judge_line(&line(other), &policy(LockMode::Reject)), Verdict::Forward);
         }
     }
 
@@ -980,8 +980,8 @@ mod tests {
         for text in
             [&b"not json\n"[..], b"{\"id\":1,\"method\":\"thread/start\",\"params\":{\"model\":\"o\"}\n", b"\xff\xfe\n"]
         {
-            assert_eq!(guard_line(text, &policy(LockMode::Force)), Verdict::Forward);
-            match guard_line(text, &policy(LockMode::Reject)) {
+            assert_eq!(judge_line(text, &policy(LockMode::Force)), Verdict::Forward);
+            match judge_line(text, &policy(LockMode::Reject)) {
                 Verdict::Refuse { reply: Some(reply), .. } => {
                     let reply: Value = serde_json::from_slice(&reply).unwrap();
                     assert_eq!(
@@ -995,7 +995,7 @@ mod tests {
     }
 
     fn gated(mode: LockMode, value: Value) -> Verdict {
-        guard_line_in(&line(value), &policy(mode), Context { gate_deployed: true })
+        judge_line_in(&line(value), &policy(mode), Context { gate_deployed: true })
     }
 
     #[test]
@@ -1004,7 +1004,7 @@ mod tests {
             for method in PIN_WHEN_ABSENT {
                 for params in [json!({"threadId": "t"}), json!({"threadId": "t", "model": null, "path": "/r.jsonl"})] {
                     let sent = json!({"id": 1, "method": method, "params": params});
-                    match guard_line(&line(sent.clone()), &policy(mode)) {
+                    match judge_line(&line(sent.clone()), &policy(mode)) {
                         Verdict::Rewrite { line, forced, deny_approvals } => {
                             let got: Value = serde_json::from_slice(&line).unwrap();
                             let mut expected = sent.clone();
@@ -1016,15 +1016,15 @@ mod tests {
                     }
                 }
                 let named = json!({"id": 2, "method": method, "params": {"threadId": "t", "model": PIN}});
-                assert_eq!(guard_line(&line(named), &policy(mode)), Verdict::Forward);
+                assert_eq!(judge_line(&line(named), &policy(mode)), Verdict::Forward);
             }
             // Another model named there is an attempt as before.
             let other = json!({"id": 3, "method": "thread/resume", "params": {"threadId": "t", "model": "o"}});
-            assert!(!matches!(guard_line(&line(other), &policy(mode)), Verdict::Forward));
+            assert!(!matches!(judge_line(&line(other), &policy(mode)), Verdict::Forward));
         }
         // Methods that never load a stored thread are left as they are.
         let turn = json!({"id": 4, "method": "turn/start", "params": {"threadId": "t", "input": []}});
-        assert_eq!(guard_line(&line(turn), &policy(LockMode::Force)), Verdict::Forward);
+        assert_eq!(judge_line(&line(turn), &policy(LockMode::Force)), Verdict::Forward);
     }
 
     #[test]
@@ -1048,7 +1048,7 @@ mod tests {
                 ),
                 (br#"{"id":3,"id":4,"method":"thread/start","params":{}}"#, Value::Null, "id"),
             ] {
-                match guard_line(text, &policy(mode)) {
+                match judge_line(text, &policy(mode)) {
                     Verdict::Refuse { reply: Some(reply), attempts } => {
                         let reply: Value = serde_json::from_slice(&reply).unwrap();
                         assert_eq!(reply["id"], id, "{}", String::from_utf8_lossy(text));
@@ -1061,10 +1061,10 @@ mod tests {
                 }
             }
             let notification = br#"{"method":"turn/start","method":"initialized"}"#;
-            assert!(matches!(guard_line(notification, &policy(mode)), Verdict::Refuse { reply: None, .. }));
+            assert!(matches!(judge_line(notification, &policy(mode)), Verdict::Refuse { reply: None, .. }));
             // The same key in two different objects is no duplicate.
             let fine = br#"{"id":5,"method":"thread/start","params":{"model":"gpt-pin","config":{"model":"gpt-pin"}}}"#;
-            assert_eq!(guard_line(fine, &policy(mode)), Verdict::Forward);
+            assert_eq!(judge_line(fine, &policy(mode)), Verdict::Forward);
         }
     }
 
@@ -1155,14 +1155,14 @@ mod tests {
             for mode in [LockMode::Force, LockMode::Reject] {
                 let sent = json!({"id": 9, "method": method, "params": params});
                 assert!(
-                    matches!(guard_line(&line(sent), &policy(mode)), Verdict::Refuse { reply: Some(_), .. }),
+                    matches!(judge_line(&line(sent), &policy(mode)), Verdict::Refuse { reply: Some(_), .. }),
                     "{method} {params}"
                 );
             }
         };
         let passed = |method: &str, params: Value| {
             let sent = json!({"id": 9, "method": method, "params": params});
-            assert_eq!(guard_line(&line(sent), &policy(LockMode::Reject)), Verdict::Forward, "{method} {params}");
+            assert_eq!(judge_line(&line(sent), &policy(LockMode::Reject)), Verdict::Forward, "{method} {params}");
         };
         for path in [
             format!("{h}/config.toml/"),
@@ -1210,14 +1210,14 @@ mod tests {
             let (reply, attempts) = refused(mode, import("CONFIG"));
             assert_eq!(reply.unwrap()["id"], 1);
             assert_eq!(attempts, ["CONFIG"]);
-            assert_eq!(guard_line(&line(import("SKILLS")), &policy(mode)), Verdict::Forward);
+            assert_eq!(judge_line(&line(import("SKILLS")), &policy(mode)), Verdict::Forward);
         }
     }
 
     #[test]
     fn without_the_gate_a_lost_review_denies_escalations_and_reject_says_what_to_pass() {
         let start = json!({"id": 1, "method": "thread/start", "params": {"approvalPolicy": "on-request", "approvalsReviewer": "auto_review"}});
-        match guard_line(&line(start.clone()), &policy(LockMode::Force)) {
+        match judge_line(&line(start.clone()), &policy(LockMode::Force)) {
             Verdict::Rewrite { deny_approvals, .. } => assert!(deny_approvals),
             other => panic!("{other:?}"),
         }
@@ -1235,7 +1235,7 @@ mod tests {
         );
         let (_, forced) = forced(json!({"id": 3, "method": "thread/start", "params": {"model": "o"}}));
         assert_eq!(forced.len(), 1);
-        match guard_line(
+        match judge_line(
             &line(json!({"id": 3, "method": "thread/start", "params": {"model": "o"}})),
             &policy(LockMode::Force),
         ) {

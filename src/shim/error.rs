@@ -5,11 +5,12 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::audit::Action;
 use crate::exit::shim as exit;
 use crate::pin::attempt::Attempt;
 use crate::pin::policy::{PolicyError, ALLOW_UNPINNABLE_VAR, MODE_VAR};
 use crate::shim::locate::{OverrideError, Skipped, REAL_CODEX_VAR};
-use crate::shim::loop_guard::{LoopDetected, GUARD_VAR};
+use crate::shim::loop_guard::{LoopDetected, LOOP_VAR};
 
 /// Every message starts with this, so operators can grep for the shim's own lines.
 pub const PREFIX: &str = "openclaw codex shim";
@@ -59,6 +60,30 @@ pub enum ShimError {
 }
 
 impl ShimError {
+    /// The audit trail's action for this error (a rejection is reported attempt by attempt).
+    pub fn audit_action(&self) -> Action {
+        match self {
+            ShimError::Rejected { .. } => Action::Rejected,
+            ShimError::RefusedSubcommand { .. }
+            | ShimError::RefusedUnguardable { .. }
+            | ShimError::RefusedInternal { .. }
+            | ShimError::RefusedUsage { .. } => Action::RefusedSubcommand,
+            ShimError::Policy(_) => Action::PolicyError,
+            _ => Action::CodexUnavailable,
+        }
+    }
+
+    /// What a refusal refused: the subcommand path or form, or the usage problem.
+    pub fn refused_form(&self) -> Option<&str> {
+        match self {
+            ShimError::RefusedSubcommand { path: form }
+            | ShimError::RefusedUnguardable { form }
+            | ShimError::RefusedInternal { form }
+            | ShimError::RefusedUsage { problem: form } => Some(form),
+            _ => None,
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             ShimError::RefusedUsage { .. } => exit::USAGE.value,
@@ -116,7 +141,7 @@ impl fmt::Display for ShimError {
             }
             ShimError::Loop(LoopDetected { hops }) => write!(
                 f,
-                "exec loop: this shim was reached again in the same process after {hops} hop(s) ({GUARD_VAR}); the codex it found runs `codex` through PATH again: set {REAL_CODEX_VAR} to the real binary"
+                "exec loop: this shim was reached again in the same process after {hops} hop(s) ({LOOP_VAR}); the codex it found runs `codex` through PATH again: set {REAL_CODEX_VAR} to the real binary"
             ),
             ShimError::Exec { path, error } => write!(f, "cannot exec {}: {error}", path.display()),
             ShimError::GuardMissing { path } => write!(

@@ -1,5 +1,5 @@
 //! `codex app-server` behind the guard: codex runs as the shim's child and the shim relays stdio
-//! line by line, judging each client line with `app_server::guard_line`.
+//! line by line, judging each client line with `app_server::judge_line`.
 //!
 //! Spawn, not exec, is the exception here, so the relay gives back what exec would have kept:
 //! - every line arrives whole, in order, and byte-exact unless the guard rewrote it; server lines
@@ -151,7 +151,7 @@ fn upstream(shared: &Shared) {
     let (policy, report) = (&shared.policy, shared.report);
     let mut lines = Lines::new(io::stdin());
     while let Some(line) = lines.next_line() {
-        let sent = match app_server::guard_line_in(line, policy, shared.context) {
+        let sent = match app_server::judge_line_in(line, policy, shared.context) {
             Verdict::Forward => shared.write_to_codex(line),
             Verdict::Rewrite { line, forced, deny_approvals } => {
                 if !forced.is_empty() {

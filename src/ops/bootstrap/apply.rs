@@ -8,7 +8,7 @@ use super::docker::PROBE_TIMEOUT;
 use super::helper::Op;
 use super::plan::{needs_force, Plan};
 use super::preflight::{Checked, Resolved};
-use super::volume::Outcome;
+use super::volume::Change;
 use super::{exit, fail, helper_failure, run_failure, unique, Failure, Run, Step, Stop, ROLE_LABEL, SERVICE};
 
 /// Step 9: whether the destination changed.
@@ -40,7 +40,7 @@ pub(super) fn apply(r: &mut Run, checked: &Checked, plan: &Plan) -> Result<bool,
     }
 
     let op = if r.opts.from_scratch { Op::PrepareLogin } else { Op::Stage };
-    let staged = if plan.outcome == Outcome::Unchanged && !plan.reply.recovered {
+    let staged = if plan.outcome == Change::Unchanged && !plan.reply.recovered {
         Ok(plan.reply.clone())
     } else {
         r.helper(&plan.image, resolved, op, !r.opts.from_scratch, Some(true))
@@ -57,13 +57,13 @@ pub(super) fn apply(r: &mut Run, checked: &Checked, plan: &Plan) -> Result<bool,
     if staged.recovered {
         r.note("put back the previous credentials an interrupted earlier run had left");
     }
-    let changed = match staged.outcome.unwrap_or(Outcome::Copy) {
+    let changed = match staged.outcome.unwrap_or(Change::Copy) {
         // The source changed since the plan (a rotation in between).
-        Outcome::NeedsForce => {
+        Change::NeedsForce => {
             return Err(Stop::Unchanged(needs_force(resolved, plan.reply.dest, staged.source.or(plan.reply.source))))
         }
-        Outcome::Unchanged => false,
-        Outcome::Copy => true,
+        Change::Unchanged => false,
+        Change::Copy => true,
     };
     let mut removed_tokens = Vec::new();
     if changed && !r.opts.from_scratch {

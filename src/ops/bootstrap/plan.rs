@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use super::docker::{Docker, PROBE_TIMEOUT};
 use super::helper::{self, Op, Reply, DEST_MOUNT, SOURCE_MOUNT};
 use super::preflight::{Checked, Resolved};
-use super::volume::{self, Login, Outcome};
+use super::volume::{self, Change, Login};
 use super::{
     exit, fail, helper_failure, unique, Failure, Options, Run, Step, DEST_LABEL, HELPER_BIN_VAR, HELPER_REPOSITORY,
     PREFIX, ROLE_LABEL,
@@ -19,7 +19,7 @@ use super::{
 pub(super) struct Plan {
     pub image: HelperImage,
     pub reply: Reply,
-    pub outcome: Outcome,
+    pub outcome: Change,
 }
 
 /// Step 8.
@@ -33,15 +33,15 @@ pub(super) fn make(r: &mut Run, checked: &Checked) -> Result<Plan, Failure> {
     if let Some(message) = plan.error.clone() {
         return Err(helper_failure(plan.error_kind, message));
     }
-    let outcome = plan.outcome.unwrap_or(Outcome::Copy);
-    if outcome == Outcome::NeedsForce {
+    let outcome = plan.outcome.unwrap_or(Change::Copy);
+    if outcome == Change::NeedsForce {
         return Err(needs_force(resolved, plan.dest, plan.source));
     }
     let dest_login = plan.dest.unwrap_or(Login::Absent);
     let source_login = plan.source.unwrap_or(Login::Absent);
     let what = if opts.from_scratch {
         match outcome {
-            Outcome::Unchanged => format!(
+            Change::Unchanged => format!(
                 "{:?} already holds a login made with --from-scratch: nothing to do but validate",
                 resolved.dest
             ),
@@ -54,7 +54,7 @@ pub(super) fn make(r: &mut Run, checked: &Checked) -> Result<Plan, Failure> {
     } else {
         let files = if plan.source_config { "auth.json and config.toml" } else { "auth.json" };
         match outcome {
-            Outcome::Unchanged => {
+            Change::Unchanged => {
                 format!("{:?} already holds what {:?} holds: nothing to copy", resolved.dest, resolved.source)
             }
             _ => format!(
@@ -97,7 +97,7 @@ pub(super) fn dry_run(r: &mut Run, checked: &Checked, plan: &Plan) -> String {
     if !checked.dest_exists {
         would.push(format!("create the volume {:?}", checked.resolved.dest));
     }
-    if plan.outcome == Outcome::Copy || plan.reply.recovered {
+    if plan.outcome == Change::Copy || plan.reply.recovered {
         would.push(if r.opts.from_scratch { "log in".to_owned() } else { "copy".to_owned() });
     }
     would.push("validate with `docker compose --profile openclaw run --rm --no-deps --user app --env OPENCLAW_GATE_CHECK=requirements openclaw codex login status`".to_owned());
