@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetches the pinned real Codex CLI (PyPI wheel openai-codex-cli-bin, hash-checked) into a cache
 # outside the source tree and prints the binary's path. Cached: a second run downloads nothing.
-# The version must match src/grammar.rs CODEX_VERSION (the tests check it).
+# The version must match src/pin/grammar.rs CODEX_VERSION (the tests check it).
 set -euo pipefail
 VERSION=0.163.0
 SHA256=76db41fb07fdf9ddacbe892b48d21dfde270031ec0f5666b5e558114355f006d

@@ -423,7 +423,7 @@ fn reject_mode_answers_a_line_that_is_not_json_and_force_mode_passes_it() {
 #[test]
 fn without_its_guard_beside_it_the_shim_refuses_app_server() {
     let tree = stand_in("exec /bin/cat");
-    std::fs::remove_file(tree.dir("shim").join(openclaw_codex::shim::GUARD_BIN)).unwrap();
+    std::fs::remove_file(tree.dir("shim").join(openclaw_codex::shim::install::GUARD_BIN)).unwrap();
     let output = relay_command(&tree, "force").stdin(Stdio::null()).output().unwrap();
     assert_eq!(output.status.code(), Some(127));
     assert!(String::from_utf8_lossy(&output.stderr).contains("openclaw-app-server-guard is missing"));
@@ -605,7 +605,7 @@ fn reject_at_launch_answers_initialize_with_the_refusal() {
         client
     };
     let setup = Setup::new(vec![]);
-    let guard = setup.tree.dir("shim").join(openclaw_codex::shim::GUARD_BIN);
+    let guard = setup.tree.dir("shim").join(openclaw_codex::shim::install::GUARD_BIN);
     let staged = setup.tree.dir("tmp").join("guard");
     std::fs::rename(&guard, &staged).unwrap();
     let control = launch(&setup);

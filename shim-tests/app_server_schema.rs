@@ -1,6 +1,6 @@
 //! Protocol drift check for the app-server guard. This is the `codex app-server` counterpart of the
 //! grammar drift check in conformance.rs. It compares the guard's table of model-bearing fields
-//! (`openclaw_codex::app_server`) with the protocol that the pinned real CLI describes and accepts.
+//! (`openclaw_codex::pin::app_server`) with the protocol that the pinned real CLI describes and accepts.
 //!
 //! - The JSON schema that `codex app-server generate-json-schema --experimental` prints is walked.
 //!   It includes the experimental API because any client can opt into that with
@@ -20,7 +20,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use openclaw_codex::app_server;
+use openclaw_codex::pin::app_server;
 use serde_json::{json, Value};
 
 /// The checked-in list, relative to the crate root.
@@ -419,7 +419,7 @@ fn write_vectors(lines: &[String]) {
          # for array items and `*` for the values of a map.\n\
          # Derived by shim-tests/app_server_schema.rs from the JSON schema that the pinned codex prints\n\
          # (`codex app-server generate-json-schema --experimental`: ClientRequest.json and\n\
-         # ClientNotification.json). The guard (src/app_server.rs) must handle every line, either in\n\
+         # ClientNotification.json). The guard (src/pin/app_server.rs) must handle every line, either in\n\
          # FIELDS or in NOT_A_CHOICE.\n\
          # After updating the guard, regenerate this file with:\n\
          #   {UPDATE_VARIABLE}=1 cargo test --test app_server_schema\n"
@@ -471,7 +471,7 @@ fn schema_model_fields_match_the_checked_in_list_and_the_guard() {
             failures.push(format!(
                 "the model and provider fields of the app-server schema differ from {VECTORS}\n\
                  (+ in the schema only, - in the file only):\n{}\n\
-                 Update the guard (src/app_server.rs) for them, then rewrite the file with \
+                 Update the guard (src/pin/app_server.rs) for them, then rewrite the file with \
                  {UPDATE_VARIABLE}=1 cargo test --test app_server_schema",
                 line_diff(&checked_in, &lines)
             ));

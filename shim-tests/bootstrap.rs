@@ -202,7 +202,7 @@ fn success_then_no_op(shared: &Shared) {
     // The service itself, as operators will run it (without its dependencies, so the entrypoint
     // checks requirements.toml but not the gate's health: `login status` makes no model request).
     let name = env.cleanup.container(&unique("bs-status"));
-    let gate_check = format!("{}=requirements", openclaw_codex::entrypoint::GATE_CHECK_VAR);
+    let gate_check = format!("{}=requirements", openclaw_codex::ops::entrypoint::GATE_CHECK_VAR);
     let status = env
         .compose(&["--profile", "openclaw", "run", "--rm", "--no-deps", "--user", "app", "--env", &gate_check])
         .args(["--name", &name, "-T", "openclaw", "codex", "login", "status"])

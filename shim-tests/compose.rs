@@ -726,7 +726,7 @@ fn codex_login_status_in_openclaw_uses_only_its_volume() {
     }
     let mut stack = Stack::new();
     stack.openclaw_image = image;
-    stack.gate_image = openclaw_codex::image::gate_tag(&stack.openclaw_image);
+    stack.gate_image = openclaw_codex::ops::image::gate_tag(&stack.openclaw_image);
     // The server command is not what this test is about (the OpenClaw package may not be in a
     // test image): the entrypoint still runs every check, then execs this instead. The gate's
     // upstream is a mock on the host.

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 use bypass_env::{Script, World};
 use help_text::{HelpPage, Values};
-use openclaw_codex::grammar::{Arity, CommandSpec, OptSpec, ROOT};
+use openclaw_codex::pin::grammar::{Arity, CommandSpec, OptSpec, ROOT};
 use support::mock_api::Request;
 use support::PIN;
 
@@ -236,8 +236,8 @@ fn grammar_table_matches_the_real_cli_help() {
     }
     assert!(
         problems.is_empty(),
-        "the grammar table (src/grammar.rs, Codex CLI {}) differs from the real CLI's --help in {} place(s):\n  {}",
-        openclaw_codex::grammar::CODEX_VERSION,
+        "the grammar table (src/pin/grammar.rs, Codex CLI {}) differs from the real CLI's --help in {} place(s):\n  {}",
+        openclaw_codex::pin::grammar::CODEX_VERSION,
         problems.len(),
         problems.join("\n  ")
     );

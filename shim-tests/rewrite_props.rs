@@ -1,4 +1,4 @@
-//! Properties of the pure rewrite (`lock::apply`) on argvs generated from the grammar table:
+//! Properties of the pure rewrite (`rewrite::apply`) on argvs generated from the grammar table:
 //! no panic; an argv the table says clap rejects is refused in both modes; otherwise the result
 //! parses without a usage error, is a fixed point, holds no attempt, and every token the shim did
 //! not replace keeps its level and role. `PROPTEST_CASES` sets the number of argvs (`make fuzz`).
@@ -10,10 +10,10 @@ mod argv_gen;
 
 use std::ffi::{OsStr, OsString};
 
-use openclaw_codex::argv::{self, Role};
-use openclaw_codex::grammar::ROOT;
-use openclaw_codex::lock::{self, Origin, Outcome};
-use openclaw_codex::policy::{LockMode, Policy};
+use openclaw_codex::pin::argv::{self, Role};
+use openclaw_codex::pin::grammar::ROOT;
+use openclaw_codex::pin::policy::{LockMode, Policy};
+use openclaw_codex::pin::rewrite::{self, Origin, Outcome};
 use proptest::prelude::*;
 
 fn policy(mode: LockMode) -> Policy {
@@ -40,8 +40,8 @@ fn kind(role: Role) -> u8 {
 fn check(args: &[OsString]) -> Result<(), String> {
     let codex = OsStr::new("codex");
     let before = argv::parse(args, &ROOT);
-    let (forced, origins) = lock::apply_traced(&policy(LockMode::Force), codex, args);
-    let rejected = lock::apply(&policy(LockMode::Reject), codex, args);
+    let (forced, origins) = rewrite::apply_traced(&policy(LockMode::Force), codex, args);
+    let rejected = rewrite::apply(&policy(LockMode::Reject), codex, args);
     if before.usage.is_some() {
         for outcome in [&forced, &rejected] {
             if !matches!(outcome, Outcome::RefuseUsage { .. }) {
@@ -59,7 +59,7 @@ fn check(args: &[OsString]) -> Result<(), String> {
     }
     // A fixed point, and no attempt left in it: force changes nothing, reject runs it as it is.
     for mode in [LockMode::Force, LockMode::Reject] {
-        let again = lock::apply(&policy(mode), codex, out);
+        let again = rewrite::apply(&policy(mode), codex, out);
         if runs(&again) != Some(out)
             || matches!(&again, Outcome::Run { forced, .. } | Outcome::Relay { forced, .. } if !forced.is_empty())
         {
@@ -146,7 +146,7 @@ fn the_checks_can_fail_and_the_generator_reaches_every_case() {
         let numbers: Vec<u32> = (0..40).map(|i| seed.wrapping_mul(2_654_435_761).rotate_left(i) ^ i).collect();
         let args = argv_gen::build(&numbers, seed % 2 == 0);
         let parsed = argv::parse(&args, &ROOT);
-        let label = match (&parsed.usage, lock::apply(&policy(LockMode::Force), OsStr::new("codex"), &args)) {
+        let label = match (&parsed.usage, rewrite::apply(&policy(LockMode::Force), OsStr::new("codex"), &args)) {
             (Some(usage), _) => format!("{usage:?}").split('(').next().unwrap().to_owned(),
             (None, Outcome::Run { forced, .. }) if !forced.is_empty() => "forced".to_owned(),
             (None, Outcome::Run { .. }) => "benign".to_owned(),

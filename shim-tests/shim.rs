@@ -14,10 +14,10 @@ const SIGUSR1_BIT: u64 = 1 << (10 - 1);
 
 fn pinned_prefix() -> Vec<String> {
     let mut prefix: Vec<String> = ["-m", PIN, "-c", &format!("model=\"{PIN}\"")].map(String::from).to_vec();
-    for key in openclaw_codex::grammar::JOB_MODEL_KEYS {
+    for key in openclaw_codex::pin::config_keys::JOB_MODEL_KEYS {
         prefix.extend(["-c".to_owned(), format!("{key}=\"{PIN}\"")]);
     }
-    for pin in openclaw_codex::grammar::SUBAGENT_PINS {
+    for pin in openclaw_codex::pin::config_keys::SUBAGENT_PINS {
         prefix.extend(["-c".to_owned(), pin.to_string()]);
     }
     prefix.extend(["--disable".to_owned(), "multi_agent".to_owned()]);

@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-use openclaw_codex::grammar::{Arity, CommandSpec, OptSpec, Trailing, ROOT};
+use openclaw_codex::pin::grammar::{Arity, CommandSpec, OptSpec, Trailing, ROOT};
 
 /// The pinned model the tests configure.
 pub const PIN: &str = crate::support::PIN;

@@ -18,7 +18,7 @@ pub const API_KEY_B: &str = r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test-p
 /// `codex_auth::credential` sees an API key; `codex login status` rejects the `tokens` field.
 pub const API_KEY_CODEX_REJECTS: &str =
     r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test-broken","tokens":"notanobject"}"#;
-/// The bootstrap's labels (src/bootstrap.rs).
+/// The bootstrap's labels (src/ops/bootstrap.rs).
 pub const DEST_LABEL: &str = "org.moonmind.openclaw.bootstrap.destination";
 pub const TOOL: &str = "bootstrap-openclaw-codex-volume";
 

@@ -86,7 +86,7 @@ pub fn build_openclaw_image_with(cleanup: &mut Cleanup, what: &str, args: &[&str
     static ONE_BUILD_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _turn = ONE_BUILD_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let tag = cleanup.image(&format!("{}:test", unique(what)));
-    cleanup.image(&openclaw_codex::image::gate_tag(&tag));
+    cleanup.image(&openclaw_codex::ops::image::gate_tag(&tag));
     let built = Command::new(env!("CARGO_BIN_EXE_openclaw-image"))
         .args(["--tag", &tag, "--base-image", &base_image()])
         .args(args)
@@ -105,7 +105,7 @@ pub fn gate_network(cleanup: &mut Cleanup, openclaw_image: &str, mode: &str, ups
     docker_ok(&["network", "create", &network]);
     let container = cleanup.container(&unique("gate"));
     let upstream = format!("http://host.docker.internal:{upstream_port}/v1");
-    let gate_image = openclaw_codex::image::gate_tag(openclaw_image);
+    let gate_image = openclaw_codex::ops::image::gate_tag(openclaw_image);
     docker_ok(&[
         "run",
         "-d",

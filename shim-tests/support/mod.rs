@@ -21,7 +21,7 @@ pub fn shim_binary() -> PathBuf {
 /// The app-server guard installed with the shim under test (next to it).
 pub fn guard_binary() -> PathBuf {
     match std::env::var_os("OPENCLAW_TEST_SHIM") {
-        Some(_) => shim_binary().with_file_name(openclaw_codex::shim::GUARD_BIN),
+        Some(_) => shim_binary().with_file_name(openclaw_codex::shim::install::GUARD_BIN),
         None => PathBuf::from(env!("CARGO_BIN_EXE_openclaw-app-server-guard")),
     }
 }
@@ -113,7 +113,7 @@ impl Tree {
 
     /// A copy of the shim (its own inode) as `<dir>/codex`, with its app-server guard beside it.
     pub fn shim(&self, dir: &str) -> PathBuf {
-        let guard = self.dir(dir).join(openclaw_codex::shim::GUARD_BIN);
+        let guard = self.dir(dir).join(openclaw_codex::shim::install::GUARD_BIN);
         copy_out_of_process(&guard_binary(), &guard);
         self.install(&shim_binary(), dir, 0o755)
     }
@@ -219,7 +219,7 @@ pub fn real_codex_binary() -> PathBuf {
             .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"));
         base.join("openclaw-codex")
     });
-    let path = cache.join(format!("codex-{}", openclaw_codex::grammar::CODEX_VERSION)).join("bin/codex");
+    let path = cache.join(format!("codex-{}", openclaw_codex::pin::grammar::CODEX_VERSION)).join("bin/codex");
     assert!(
         path.is_file(),
         "the real Codex CLI is missing at {}: run packaging/fetch-codex.sh (make test does), or set CODEX_BIN",

@@ -1,12 +1,12 @@
 //! Prepares OpenClaw's dedicated Codex auth volume from the workers' one (design doc §8):
-//! `tools/bootstrap-openclaw-codex-volume.sh` runs it. The work is in `openclaw_codex::bootstrap`.
+//! `tools/bootstrap-openclaw-codex-volume.sh` runs it. The work is in `openclaw_codex::ops::bootstrap`.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use openclaw_codex::bootstrap::{self, helper, Options, HELPER_BIN_VAR};
+use openclaw_codex::ops::bootstrap::{self, helper, Options, HELPER_BIN_VAR};
 
 #[derive(Parser)]
 #[command(
@@ -20,7 +20,7 @@ checks Docker, Compose, the network, both volumes and the image; copies auth.jso
 its previous complete credentials or the new complete ones; validates with `codex login status` in the \
 openclaw service; puts the previous credentials back if that fails. Run it before enabling the openclaw \
 profile and after every credential rotation.",
-    after_help = bootstrap::exit_code_help()
+    after_help = openclaw_codex::exit::bootstrap::TABLE.help()
 )]
 struct Cli {
     /// Do not copy: log in interactively (`codex login --device-auth`) straight into the dedicated
@@ -69,5 +69,5 @@ fn main() -> ExitCode {
         project_name: cli.project_name,
         helper_bin: cli.helper_bin,
     };
-    ExitCode::from(bootstrap::main(&options))
+    ExitCode::from(bootstrap::run_and_report(&options))
 }

@@ -3,7 +3,7 @@
 //! `#![no_main]`: a C `main` skips Rust's runtime set-up, which would ignore SIGPIPE (an ignored
 //! signal stays ignored across exec, so codex would inherit the shim's choice instead of the
 //! caller's), install stack-overflow handlers and poll the standard descriptors — work and syscalls
-//! a shim that execs within microseconds does not need. Exit codes: `openclaw_codex::error`.
+//! a shim that execs within microseconds does not need. Exit codes: `openclaw_codex::exit::shim`.
 // (`cargo test --all-targets` builds a test harness of every bin, whose main is the harness's.)
 #![cfg_attr(not(test), no_main)]
 

@@ -1,9 +1,9 @@
 //! `codex app-server` behind OpenClaw's model lock. The `codex` shim execs this (installed next to
 //! it) for `codex app-server` on stdio, with the real codex and the argv it already pinned; it runs
-//! codex as its child and relays the JSON-RPC stream through the guard (`openclaw_codex::relay`).
-//! Exit codes: codex's own, or `openclaw_codex::error`'s. `--refuse-with LINE` (the shim, when reject
+//! codex as its child and relays the JSON-RPC stream through the guard (`openclaw_codex::shim::relay`).
+//! Exit codes: codex's own, or `openclaw_codex::exit::guard`. `--refuse-with LINE` (the shim, when reject
 //! mode refused app-server at launch): no codex; every request is answered with a JSON-RPC error
-//! carrying LINE, and the guard exits 77 at the client's EOF.
+//! carrying LINE, and the guard exits at the client's EOF.
 //!
 //! `#![no_main]`, as the shim: Rust's runtime set-up would ignore SIGPIPE before `main`, and codex
 //! must start with the caller's disposition, which the relay hands on.
@@ -20,12 +20,16 @@ use std::path::PathBuf;
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(version, about = "Relays `codex app-server` over stdio, pinning the model in every client request")]
+#[command(
+    version,
+    about = "Relays `codex app-server` over stdio, pinning the model in every client request",
+    after_help = openclaw_codex::exit::guard::TABLE.help()
+)]
 struct Cli {
     /// The real codex.
     #[arg(long, required_unless_present = "refuse_with")]
     codex: Option<PathBuf>,
-    /// Start no codex: answer every request with a JSON-RPC error carrying this line, exit 77 at EOF.
+    /// Start no codex: answer every request with a JSON-RPC error carrying this line, exit at EOF.
     #[arg(long, conflicts_with = "codex")]
     refuse_with: Option<String>,
     /// argv[0] to start it with.
@@ -44,7 +48,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let cli = Cli::parse_from(args.map(|a| OsStr::from_bytes(a.to_bytes()).to_owned()));
     let (Some(codex), None) = (cli.codex, &cli.refuse_with) else {
         let line = cli.refuse_with.unwrap_or_default();
-        return c_int::from(openclaw_codex::relay::refuse_all(&line));
+        return c_int::from(openclaw_codex::shim::relay::refuse_all(&line));
     };
     match openclaw_codex::shim::run_app_server_guard(codex, cli.argv0, cli.args) {
         Ok(code) => c_int::from(code),

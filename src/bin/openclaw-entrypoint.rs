@@ -4,17 +4,14 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::Parser;
-use openclaw_codex::entrypoint;
+use openclaw_codex::ops::entrypoint;
 
 #[derive(Parser)]
 #[command(
     name = "openclaw-entrypoint",
     version,
     about = "Checks the OpenClaw container's model lock, Codex config and login, then execs the server",
-    after_help = "Exit codes: 78 bad OPENCLAW_MODEL/OPENCLAW_MODEL_LOCK_MODE, 71 Codex config not enforceable, \
-72 `codex login status` failed, 73 auth.json holds no credential, 74 `codex` on PATH is not the shim, \
-75 no real codex behind the shim, 76 no model gate forced by /etc/codex/requirements.toml or it is not healthy with the same pin, \
-79 the command is OpenClaw but the image has none (built with an empty OPENCLAW_NPM_SPEC), 127/126 server command not found/not executable."
+    after_help = openclaw_codex::exit::entrypoint::TABLE.help()
 )]
 struct Cli {
     /// Print what the image builder verifies (user, PATH, the shim's plan, the real codex's version) as JSON, and exit.

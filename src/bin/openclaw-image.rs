@@ -3,13 +3,14 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use openclaw_codex::image::{self, ImageError, DEFAULT_TAG};
+use openclaw_codex::ops::image::{self, ImageError, DEFAULT_TAG};
 
 #[derive(Parser)]
 #[command(
     name = "openclaw-image",
     version,
-    about = "Builds the OpenClaw image with the static codex shim, and the model gate's image, and verifies both"
+    about = "Builds the OpenClaw image with the static codex shim, and the model gate's image, and verifies both",
+    after_help = openclaw_codex::exit::image::TABLE.help()
 )]
 struct Cli {
     /// Image tag.
@@ -42,7 +43,7 @@ fn run(cli: &Cli) -> Result<(), ImageError> {
     println!(
         "openclaw-image: {} built and verified (user app, shim first on PATH, Codex CLI {}, requirements forcing the model gate, Node.js {}, OpenClaw {}); model gate image {}",
         cli.tag,
-        openclaw_codex::grammar::CODEX_VERSION,
+        openclaw_codex::pin::grammar::CODEX_VERSION,
         facts["node_version"].as_str().unwrap_or("?"),
         facts["openclaw_on_path"].as_str().unwrap_or("none"),
         image::gate_tag(&cli.tag)
@@ -56,7 +57,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("{error}");
-            ExitCode::FAILURE
+            ExitCode::from(openclaw_codex::exit::image::FAILED.value)
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `openclaw-model-gate`: the HTTP gate Codex's provider is forced to by
 //! `/etc/codex/requirements.toml`; it pins the model of every request on the wire
-//! (`openclaw_codex::gate` holds the rules, `gate_server` the server).
+//! (`openclaw_codex::pin::wire` holds the rules, `gate_server` the server).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,21 +8,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use openclaw_codex::gate::server::{self, Settings, Upstream};
 use openclaw_codex::gate::{self, PREFIX};
-use openclaw_codex::gate_server::{self, Settings, Upstream};
-use openclaw_codex::policy::Policy;
+use openclaw_codex::pin::policy::Policy;
 
-/// Exit codes of every subcommand (also in `--help` and the README).
-const EXIT_CODES: &str = "Exit codes: 0 stopped by SIGTERM/SIGINT (serve), healthy (health); \
-1 the gate did not answer healthy (health); 2 usage; \
-71 cannot listen on --listen (serve); \
-78 bad OPENCLAW_MODEL/OPENCLAW_MODEL_LOCK_MODE (the shim's rules), a bad URL or --ca-file.";
-const EXIT_UNHEALTHY: u8 = 1;
-const EXIT_LISTEN: u8 = 71;
-const EXIT_CONFIG: u8 = 78;
+use openclaw_codex::exit::gate as exit;
 
 #[derive(Parser)]
-#[command(name = "openclaw-model-gate", version, about = "Pins the model of every request Codex sends, on the wire", after_help = EXIT_CODES)]
+#[command(name = "openclaw-model-gate", version, about = "Pins the model of every request Codex sends, on the wire", after_help = exit::TABLE.help())]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,22 +25,22 @@ struct Cli {
 enum Command {
     /// Serve: judge every request, pin (force) or refuse (reject) its model, relay it to the upstream.
     /// The pin and mode come from OPENCLAW_MODEL and OPENCLAW_MODEL_LOCK_MODE.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = exit::TABLE.help())]
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "0.0.0.0:8080")]
         listen: SocketAddr,
         /// Upstream of API-key logins: /v1/<rest> goes to <URL>/<rest>.
-        #[arg(long, env = "OPENCLAW_GATE_UPSTREAM", default_value = gate_server::DEFAULT_API_UPSTREAM)]
+        #[arg(long, env = "OPENCLAW_GATE_UPSTREAM", default_value = server::DEFAULT_API_UPSTREAM)]
         upstream: String,
         /// Upstream of ChatGPT logins (requests carrying a ChatGPT-Account-ID header).
-        #[arg(long, env = "OPENCLAW_GATE_CHATGPT_UPSTREAM", default_value = gate_server::DEFAULT_CHATGPT_UPSTREAM)]
+        #[arg(long, env = "OPENCLAW_GATE_CHATGPT_UPSTREAM", default_value = server::DEFAULT_CHATGPT_UPSTREAM)]
         chatgpt_upstream: String,
         /// Extra CA certificates (PEM) to trust for the upstreams, besides the public roots.
         #[arg(long, env = "OPENCLAW_GATE_CA_FILE")]
         ca_file: Option<PathBuf>,
         /// Largest request body accepted, decoded.
-        #[arg(long, default_value_t = gate_server::DEFAULT_MAX_BODY)]
+        #[arg(long, default_value_t = server::DEFAULT_MAX_BODY)]
         max_body_bytes: usize,
     },
     /// Print the /etc/codex/requirements.toml that forces every codex's provider to this gate.
@@ -76,10 +69,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
     match cli.command {
         Command::Serve { listen, upstream, chatgpt_upstream, ca_file, max_body_bytes } => {
-            let policy = Policy::from_env().map_err(|e| (EXIT_CONFIG, format!("{PREFIX}: {e}")))?;
+            let policy = Policy::from_env().map_err(|e| (exit::CONFIG.value, format!("{PREFIX}: {e}")))?;
             let upstream_of = |flag: &str, text: &str| {
                 Upstream::parse(text)
-                    .map_err(|e| (EXIT_CONFIG, format!("{PREFIX}: --{flag} {e}: give the upstream's base URL")))
+                    .map_err(|e| (exit::CONFIG.value, format!("{PREFIX}: --{flag} {e}: give the upstream's base URL")))
             };
             let settings = Settings {
                 listen,
@@ -89,25 +82,25 @@ fn run(cli: Cli) -> Result<ExitCode, (u8, String)> {
                 max_body: max_body_bytes,
             };
             init_logging();
-            gate_server::serve(policy, settings).map_err(|e| {
+            server::serve(policy, settings).map_err(|e| {
                 let code = match e {
-                    gate_server::ServeError::Listen { .. } | gate_server::ServeError::Runtime(_) => EXIT_LISTEN,
-                    gate_server::ServeError::CaFile { .. } => EXIT_CONFIG,
+                    server::ServeError::Listen { .. } | server::ServeError::Runtime(_) => exit::LISTEN.value,
+                    server::ServeError::CaFile { .. } => exit::CONFIG.value,
                 };
                 (code, e.to_string())
             })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Requirements { gate_url } => {
-            print!("{}", gate::requirements_toml(&gate_url).map_err(|e| (EXIT_CONFIG, e))?);
+            print!("{}", gate::requirements::toml(&gate_url).map_err(|e| (exit::CONFIG.value, e))?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Health { url } => match gate_server::probe(&url, Duration::from_secs(5)) {
+        Command::Health { url } => match server::probe(&url, Duration::from_secs(5)) {
             Ok(answer) => {
                 println!("{answer}");
                 Ok(ExitCode::SUCCESS)
             }
-            Err(e) => Err((EXIT_UNHEALTHY, format!("{PREFIX}: {url} is not healthy: {e}"))),
+            Err(e) => Err((exit::UNHEALTHY.value, format!("{PREFIX}: {url} is not healthy: {e}"))),
         },
     }
 }

@@ -21,27 +21,11 @@
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
-use crate::argv::{self, Form, Occurrence, Parsed};
-use crate::grammar::{self, CommandSpec, KeyValue, Meaning, Pinning, ROOT};
-use crate::policy::{LockMode, Policy};
-
-/// One caller attempt to choose the model or redirect traffic.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Attempt {
-    /// How it was written, without the value: `--model=`, `-m`, `-c model_provider`, `--oss`.
-    pub syntax: String,
-    /// What it asked for: a model name, `key=value`, a profile name, a URL.
-    pub attempted: String,
-    /// The subcommand it was given to (`exec resume`), empty for the root.
-    pub level: String,
-}
-
-impl std::fmt::Display for Attempt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let at = if self.level.is_empty() { "the root" } else { &self.level };
-        write!(f, "{} {:?} at {at}", self.syntax, self.attempted)
-    }
-}
+use crate::pin::argv::{self, Form, Occurrence, Parsed};
+use crate::pin::attempt::{Attempt, Level};
+use crate::pin::config_keys::{self, toml_string, ConfigValue, Judgement};
+use crate::pin::grammar::{self, CommandSpec, Meaning, Pinning, ROOT};
+use crate::pin::policy::{LockMode, Policy};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -66,48 +50,26 @@ pub enum Outcome {
     RefuseUsage { problem: String },
 }
 
-/// `model="PIN"` with PIN as a TOML basic string.
-pub fn toml_string(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for ch in value.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// The pins injected for `policy`, as `(key=value)` strings for `-c`.
 struct Pins {
     model: String,
     model_assignment: String,
-    /// `KEY="PIN"` for each of `grammar::JOB_MODEL_KEYS`.
+    /// `KEY="PIN"` for each of `config_keys::JOB_MODEL_KEYS`.
     job_assignments: Vec<String>,
 }
 
-const DISABLE_PIN: &str = grammar::SUBAGENT_DISABLE;
+const DISABLE_PIN: &str = config_keys::SUBAGENT_DISABLE;
 
 impl Pins {
     fn new(model: &str) -> Pins {
         Pins {
             model: model.to_owned(),
             model_assignment: format!("model={}", toml_string(model)),
-            job_assignments: grammar::JOB_MODEL_KEYS
+            job_assignments: config_keys::JOB_MODEL_KEYS
                 .iter()
                 .map(|key| format!("{key}={}", toml_string(model)))
                 .collect(),
         }
-    }
-
-    /// Whether a `-c` value (parsed as TOML or taken raw, as codex does) names the pinned model.
-    fn names_pin(&self, raw: &str) -> bool {
-        let value = raw.trim();
-        value == self.model || value == toml_string(&self.model) || value == format!("'{}'", self.model)
     }
 }
 
@@ -127,7 +89,8 @@ fn split_config(value: &OsStr) -> (String, String) {
 /// `None` when the occurrence is harmless, else the attempt it makes.
 fn classify(occurrence: &Occurrence, pins: &Pins, level: &str) -> Option<Attempt> {
     let value = occurrence.value.as_deref();
-    let attempt = |syntax: String, attempted: String| Some(Attempt { syntax, attempted, level: level.to_owned() });
+    let attempt =
+        |syntax: String, attempted: String| Some(Attempt::new(syntax, attempted, Level::Command(level.to_owned())));
     let shown = || value.map(lossy).unwrap_or_default();
     match occurrence.spec.meaning {
         Meaning::Plain | Meaning::Disable | Meaning::Transport => None,
@@ -135,23 +98,15 @@ fn classify(occurrence: &Occurrence, pins: &Pins, level: &str) -> Option<Attempt
         Meaning::Model => attempt(occurrence.syntax(None), shown()),
         Meaning::Config => {
             let (key, assigned) = split_config(value?);
-            if grammar::SUBAGENT_PINS.contains(&format!("{key}={}", assigned.trim()).as_str()) {
-                return None; // one of the shim's own pins
-            }
-            let harmless = match grammar::classify_config_key(&key)? {
-                KeyValue::ModelName => pins.names_pin(&assigned),
-                KeyValue::FeatureOff => assigned.trim() == "false",
-                KeyValue::Never => false,
-                KeyValue::Only(harmless) => grammar::unquoted(assigned.trim()) == harmless,
-            };
-            if harmless {
-                None
-            } else {
-                attempt(occurrence.syntax(Some(&key)), format!("{key}={assigned}"))
+            match config_keys::judge(&key, ConfigValue::Toml(&assigned), &pins.model) {
+                Judgement::Unrelated | Judgement::Harmless => None,
+                Judgement::Force(_) | Judgement::Remove => {
+                    attempt(occurrence.syntax(Some(&key)), format!("{key}={assigned}"))
+                }
             }
         }
         Meaning::Enable
-            if value.is_some_and(|v| v.as_bytes().starts_with(grammar::SUBAGENT_FEATURE_PREFIX.as_bytes())) =>
+            if value.is_some_and(|v| v.as_bytes().starts_with(config_keys::SUBAGENT_FEATURE_PREFIX.as_bytes())) =>
         {
             attempt(occurrence.syntax(None), shown())
         }
@@ -260,7 +215,7 @@ impl Rewrite {
         }
         let config_level = self.deepest(|h| matches!(h, Held::Config(_)));
         let mut config_pins: Vec<&str> = self.pins.job_assignments.iter().map(String::as_str).collect();
-        config_pins.extend(grammar::SUBAGENT_PINS);
+        config_pins.extend(config_keys::SUBAGENT_PINS);
         if inject_model {
             config_pins.insert(0, &self.pins.model_assignment);
         }
@@ -827,12 +782,8 @@ mod tests {
         assert_eq!(
             attempts,
             [
-                Attempt { syntax: "--model=".into(), attempted: "o3".into(), level: "exec resume".into() },
-                Attempt {
-                    syntax: "-c model_provider".into(),
-                    attempted: "model_provider=evil".into(),
-                    level: "exec resume".into()
-                },
+                Attempt::new("--model=", "o3", Level::Command("exec resume".into())),
+                Attempt::new("-c model_provider", "model_provider=evil", Level::Command("exec resume".into())),
             ]
         );
     }

@@ -32,8 +32,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::codex_auth::{self, AuthError, Credential};
-use crate::codex_config::{write_atomically, CONFIG_MODE};
+use crate::ops::codex_auth::{self, AuthError, Credential};
+use crate::ops::codex_config::{write_atomically, CONFIG_MODE};
 
 pub const AUTH: &str = "auth.json";
 pub const CONFIG: &str = "config.toml";
@@ -314,7 +314,7 @@ pub fn read_dest(dest: Option<&Path>) -> Result<Dest, VolumeError> {
 /// What a copy would do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Outcome {
+pub enum Change {
     /// The destination already holds what the source holds: nothing to write.
     Unchanged,
     /// The files will be copied.
@@ -330,7 +330,7 @@ pub enum Outcome {
 /// entrypoint enforces its config.toml: both are expected), or the files are byte-identical.
 /// Replacing an `auth.json` that holds a different credential needs `force`; one without any
 /// credential is replaced without it.
-pub fn decide(source: &Source, dest: &Dest, force: bool) -> Outcome {
+pub fn decide(source: &Source, dest: &Dest, force: bool) -> Change {
     let login = Login::of(dest.auth.as_deref());
     let source_config = source.config.as_deref().map(fingerprint);
     let recorded = dest.state.as_ref().is_some_and(|s| {
@@ -341,13 +341,13 @@ pub fn decide(source: &Source, dest: &Dest, force: bool) -> Outcome {
     let identical = dest.auth.as_deref() == Some(source.auth.as_slice())
         && (source.config.is_none() || dest.config == source.config);
     if login.has_credential() && (recorded || identical) && dest.worker_tokens.is_empty() {
-        return Outcome::Unchanged;
+        return Change::Unchanged;
     }
     let replaces = login.has_credential() && dest.auth.as_deref() != Some(source.auth.as_slice());
     if replaces && !force {
-        Outcome::NeedsForce
+        Change::NeedsForce
     } else {
-        Outcome::Copy
+        Change::Copy
     }
 }
 
@@ -474,7 +474,7 @@ fn read_journal(dest: &Path) -> Result<Option<Journal>, VolumeError> {
 /// What `stage` and `prepare_login` did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Staged {
-    pub outcome: Outcome,
+    pub outcome: Change,
     /// An interrupted run was rolled back first.
     pub recovered: bool,
     pub files: Vec<String>,
@@ -498,7 +498,7 @@ pub fn stage(source: &Source, dest: &Path, force: bool) -> Result<Staged, Volume
     let recovered = rollback(dest)?;
     let view = read_dest(Some(dest))?;
     let outcome = decide(source, &view, force);
-    if outcome != Outcome::Copy {
+    if outcome != Change::Copy {
         return Ok(Staged { outcome, recovered, files: Vec::new() });
     }
     let dir = fresh_state_dir(dest)?;
@@ -593,13 +593,13 @@ pub fn rollback(dest: &Path) -> Result<bool, VolumeError> {
 
 /// `--from-scratch`: a destination already logged in from scratch is left alone (unchanged); one
 /// holding another login needs `force`; otherwise `codex login` runs.
-pub fn login_outcome(view: &Dest, force: bool) -> Outcome {
+pub fn login_outcome(view: &Dest, force: bool) -> Change {
     let login = Login::of(view.auth.as_deref());
     let from_scratch = view.state.as_ref().is_some_and(|s| s.origin == Origin::FromScratch);
     match (login.has_credential(), force) {
-        (true, false) if from_scratch => Outcome::Unchanged,
-        (true, false) => Outcome::NeedsForce,
-        _ => Outcome::Copy,
+        (true, false) if from_scratch => Change::Unchanged,
+        (true, false) => Change::NeedsForce,
+        _ => Change::Copy,
     }
 }
 
@@ -609,7 +609,7 @@ pub fn login_outcome(view: &Dest, force: bool) -> Outcome {
 pub fn prepare_login(dest: &Path, force: bool) -> Result<Staged, VolumeError> {
     let recovered = rollback(dest)?;
     let outcome = login_outcome(&read_dest(Some(dest))?, force);
-    if outcome != Outcome::Copy {
+    if outcome != Change::Copy {
         return Ok(Staged { outcome, recovered, files: Vec::new() });
     }
     let dir = fresh_state_dir(dest)?;
@@ -706,18 +706,18 @@ mod tests {
     fn decisions() {
         let src = source(KEY_A, Some("x = 1\n"));
         let empty = Dest::default();
-        assert_eq!(decide(&src, &empty, false), Outcome::Copy);
+        assert_eq!(decide(&src, &empty, false), Change::Copy);
         let other = Dest { auth: Some(KEY_B.into()), ..Dest::default() };
-        assert_eq!(decide(&src, &other, false), Outcome::NeedsForce);
-        assert_eq!(decide(&src, &other, true), Outcome::Copy);
+        assert_eq!(decide(&src, &other, false), Change::NeedsForce);
+        assert_eq!(decide(&src, &other, true), Change::Copy);
         let broken = Dest { auth: Some(b"{\"OPENAI_AP".to_vec()), ..Dest::default() };
-        assert_eq!(decide(&src, &broken, false), Outcome::Copy);
+        assert_eq!(decide(&src, &broken, false), Change::Copy);
         let same = Dest { auth: Some(KEY_A.into()), config: Some("x = 1\n".into()), ..Dest::default() };
-        assert_eq!(decide(&src, &same, false), Outcome::Unchanged);
-        assert_eq!(decide(&src, &same, true), Outcome::Unchanged);
+        assert_eq!(decide(&src, &same, false), Change::Unchanged);
+        assert_eq!(decide(&src, &same, true), Change::Unchanged);
         // Same credential, other config: copied without --force.
         let config_differs = Dest { config: Some("y = 2\n".into()), ..same.clone() };
-        assert_eq!(decide(&src, &config_differs, false), Outcome::Copy);
+        assert_eq!(decide(&src, &config_differs, false), Change::Copy);
         // Copied before, then refreshed in place and its config enforced: still unchanged.
         let recorded = Dest {
             auth: Some(KEY_B.into()),
@@ -729,24 +729,24 @@ mod tests {
             }),
             ..Dest::default()
         };
-        assert_eq!(decide(&src, &recorded, false), Outcome::Unchanged);
+        assert_eq!(decide(&src, &recorded, false), Change::Unchanged);
         // ...unless its login is gone.
         let logged_out = Dest { auth: None, ..recorded.clone() };
-        assert_eq!(decide(&src, &logged_out, false), Outcome::Copy);
+        assert_eq!(decide(&src, &logged_out, false), Change::Copy);
         // A login made from scratch is never "what the source holds".
         let scratch = Dest {
             state: Some(State { origin: Origin::FromScratch, ..recorded.state.clone().unwrap() }),
             ..recorded.clone()
         };
-        assert_eq!(decide(&src, &scratch, false), Outcome::NeedsForce);
+        assert_eq!(decide(&src, &scratch, false), Change::NeedsForce);
         // Worker tokens in the destination must go.
         let tokens = Dest { worker_tokens: vec![WORKER_TOKENS[0].into()], ..same };
-        assert_eq!(decide(&src, &tokens, false), Outcome::Copy);
+        assert_eq!(decide(&src, &tokens, false), Change::Copy);
     }
 
     fn stage_commit(src: &Source, dst: &Path, force: bool) -> Staged {
         let staged = stage(src, dst, force).unwrap();
-        if staged.outcome == Outcome::Copy {
+        if staged.outcome == Change::Copy {
             commit(dst).unwrap();
         }
         staged
@@ -776,7 +776,7 @@ mod tests {
         fs::write(dst.join(AUTH), KEY_B).unwrap();
         fs::write(dst.join(WORKER_TOKENS[0]), "t").unwrap();
         let src = source(KEY_A, Some("x = 1\n"));
-        assert_eq!(stage(&src, &dst, false).unwrap().outcome, Outcome::NeedsForce);
+        assert_eq!(stage(&src, &dst, false).unwrap().outcome, Change::NeedsForce);
         let staged = stage(&src, &dst, true).unwrap();
         assert_eq!(staged.files, [CONFIG, AUTH]);
         assert_eq!(text(&dst.join(AUTH)).unwrap(), KEY_B, "stage leaves live files");
@@ -797,7 +797,7 @@ mod tests {
         assert!(!state_dir(&dst).join(JOURNAL).exists());
         // The entrypoint rewrites config.toml; the source did not change: nothing to do.
         fs::write(dst.join(CONFIG), "enforced = 1\n").unwrap();
-        assert_eq!(stage(&src, &dst, false).unwrap().outcome, Outcome::Unchanged);
+        assert_eq!(stage(&src, &dst, false).unwrap().outcome, Change::Unchanged);
         assert_eq!(text(&dst.join(CONFIG)).unwrap(), "enforced = 1\n");
     }
 
@@ -817,7 +817,7 @@ mod tests {
         assert_eq!(view.auth.unwrap(), KEY_B.as_bytes(), "the view is what a rollback leaves");
         let staged = stage(&src, &dst, false).unwrap();
         assert!(staged.recovered);
-        assert_eq!(staged.outcome, Outcome::NeedsForce);
+        assert_eq!(staged.outcome, Change::NeedsForce);
         assert_eq!(text(&dst.join(AUTH)).unwrap(), KEY_B);
         // Killed while staging, before the journal: a rollback clears what it staged.
         fs::create_dir_all(state_dir(&dst).join(NEW)).unwrap();

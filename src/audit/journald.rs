@@ -2,7 +2,7 @@
 //!
 //! One datagram per record on `/run/systemd/journal/socket`: `NAME=value\n` per field, or
 //! `NAME\n<u64 LE length><value>\n` for a value holding a newline (systemd's `sd_journal_sendv`
-//! wire format, documented in systemd's "Native Journal Protocol"). The socket is non-blocking and
+//! wire format, documented in systemd's "Native JournaldSocket Protocol"). The socket is non-blocking and
 //! connected, so a journald whose queue is full makes `send` fail with `EAGAIN` and `poll` wait for
 //! room — at most until the caller's deadline. (tracing-journald's socket is blocking and private:
 //! it needed a helper thread per report, which cost ~200 µs per reported call; see `make bench`.)
@@ -41,20 +41,20 @@ pub fn is_field_name(name: &str) -> bool {
 }
 
 /// A connection to journald; `None` from `connect` when no journald listens (absent or stale socket).
-pub struct Journal {
+pub struct JournaldSocket {
     socket: UnixDatagram,
 }
 
-impl Journal {
-    pub fn connect() -> Option<Journal> {
+impl JournaldSocket {
+    pub fn connect() -> Option<JournaldSocket> {
         Self::connect_to(SOCKET_PATH)
     }
 
-    pub fn connect_to(path: &str) -> Option<Journal> {
+    pub fn connect_to(path: &str) -> Option<JournaldSocket> {
         let socket = UnixDatagram::unbound().ok()?;
         socket.set_nonblocking(true).ok()?;
         socket.connect(path).ok()?;
-        Some(Journal { socket })
+        Some(JournaldSocket { socket })
     }
 
     /// Sends one datagram, waiting for room in journald's queue until `deadline` at most.
@@ -115,9 +115,9 @@ mod tests {
     fn nobody_listening_is_no_journal() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("socket");
-        assert!(Journal::connect_to(path.to_str().unwrap()).is_none(), "absent");
+        assert!(JournaldSocket::connect_to(path.to_str().unwrap()).is_none(), "absent");
         drop(UnixDatagram::bind(&path).unwrap());
-        assert!(Journal::connect_to(path.to_str().unwrap()).is_none(), "stale");
+        assert!(JournaldSocket::connect_to(path.to_str().unwrap()).is_none(), "stale");
     }
 
     #[test]
@@ -125,7 +125,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("socket");
         let receiver = UnixDatagram::bind(&path).unwrap();
-        let journal = Journal::connect_to(path.to_str().unwrap()).unwrap();
+        let journal = JournaldSocket::connect_to(path.to_str().unwrap()).unwrap();
         journal.send(b"MESSAGE=first\n", Instant::now()).unwrap();
         let mut buf = [0u8; 64];
         let n = receiver.recv(&mut buf).unwrap();

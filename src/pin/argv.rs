@@ -21,7 +21,7 @@
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
-use crate::grammar::{self, Arity, CommandSpec, Meaning, OptSpec, Trailing};
+use crate::pin::grammar::{self, Arity, CommandSpec, Meaning, OptSpec, Trailing};
 
 /// How an option and its value were written, which the audit trail reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -166,6 +166,19 @@ pub fn check_override(path: &Path, shim: FileId) -> Result<PathBuf, OverrideErro
     }
 }
 
+/// `OPENCLAW_REAL_CODEX` if set, else the PATH search; with what was skipped on the way.
+pub fn real_codex(shim: FileId) -> (Result<PathBuf, crate::shim::error::ShimError>, Vec<Skipped>) {
+    if let Some(path) = std::env::var_os(REAL_CODEX_VAR).filter(|v| !v.is_empty()) {
+        let result = check_override(Path::new(&path), shim).map_err(crate::shim::error::ShimError::Override);
+        return (result, Vec::new());
+    }
+    let Search { found, skipped } = search_path(&std::env::var_os("PATH").unwrap_or_default(), shim);
+    match found {
+        Some(path) => (Ok(path), skipped),
+        None => (Err(crate::shim::error::ShimError::NotFound { skipped: skipped.clone() }), skipped),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! Enforcing OpenClaw's Codex `config.toml` at start-up (MoonMind's `ensure_codex_config`, in Rust).
 //!
 //! Every key the template defines is copied over the existing file, `model` and the model of every
-//! other job (`grammar::JOB_MODEL_KEYS`: `review_model`, `memories.*_model`, the realtime model)
+//! other job (`config_keys::JOB_MODEL_KEYS`: `review_model`, `memories.*_model`, the realtime model)
 //! are pinned to `OPENCLAW_MODEL`, and every other key, comment and blank line of the operator's
 //! file stays as it was (`toml_edit`). A value in the way of a dotted key becomes a table. The file is
 //! replaced atomically (temp file, fsync, rename, fsync of the directory) with mode 0640, and not
@@ -124,7 +124,7 @@ pub fn enforce(existing: &str, template: &str, model: &str) -> Result<String, (b
     for (path, item) in enforced {
         set(doc.as_table_mut(), &path, item.clone());
     }
-    for key in std::iter::once("model").chain(crate::grammar::JOB_MODEL_KEYS.iter().copied()) {
+    for key in crate::pin::config_keys::pinned_model_keys() {
         let path: Vec<&str> = key.split('.').collect();
         set(doc.as_table_mut(), &path, toml_edit::value(model));
     }

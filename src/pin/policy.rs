@@ -69,7 +69,7 @@ impl fmt::Display for PolicyError {
             PolicyError::AllowListInvalid(v) => write!(
                 f,
                 "{ALLOW_UNPINNABLE_VAR} names {v:?}, which is not an unpinnable subcommand: use a comma-separated subset of {}",
-                crate::grammar::UNPINNABLE_PATHS.join(", ")
+                crate::pin::grammar::UNPINNABLE_PATHS.join(", ")
             ),
         }
     }
@@ -116,7 +116,7 @@ pub fn parse_allow_unpinnable(raw: Option<&OsStr>) -> Result<Vec<String>, Policy
     let mut allowed = Vec::new();
     for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let normalised = item.split_whitespace().collect::<Vec<_>>().join(" ");
-        if !crate::grammar::UNPINNABLE_PATHS.contains(&normalised.as_str()) {
+        if !crate::pin::grammar::UNPINNABLE_PATHS.contains(&normalised.as_str()) {
             return Err(PolicyError::AllowListInvalid(item.to_owned()));
         }
         allowed.push(normalised);
@@ -237,7 +237,7 @@ mod shared_vectors {
     use serde_json::Value;
 
     fn vectors() -> Value {
-        serde_json::from_str(include_str!("../shim-tests/vectors/policy.json")).unwrap()
+        serde_json::from_str(include_str!("../../shim-tests/vectors/policy.json")).unwrap()
     }
 
     fn kind(error: &PolicyError) -> &'static str {

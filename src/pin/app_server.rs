@@ -1,4 +1,4 @@
-//! The `codex app-server` guard: which JSON-RPC client messages choose a model or where requests
+//! The app-server judgement: which JSON-RPC client messages choose a model or where requests
 //! go, and what becomes of them. Pure: one line in, one verdict out (`relay` does the I/O).
 //!
 //! Argv cannot pin app-server (a root `-m` is ignored there, `-c model` only sets the default that
@@ -12,7 +12,7 @@
 //!   `thread/settings/update`.
 //!
 //! Force mode sets each model field to the pin, clears provider fields, makes the approvals reviewer `user`, and neutralises config keys
-//! by the argv rule (`grammar::classify_config_key`): model keys get the pin, sub-agent feature
+//! by the argv rule (`config_keys::classify_config_key`): model keys get the pin, sub-agent feature
 //! flags `false`, provider/endpoint/profile keys are removed. A configuration write that is nothing
 //! but such keys, and any file write into codex's configuration files, cannot be neutralised and is
 //! answered with an error in both modes. Reject mode answers every attempt with an error and
@@ -30,9 +30,9 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::grammar::{self, KeyValue};
-use crate::lock::Attempt;
-use crate::policy::{LockMode, Policy, ALLOW_UNPINNABLE_VAR};
+use crate::pin::attempt::{self, Attempt, Level};
+use crate::pin::config_keys::{self, ConfigValue, Forced, Judgement, USER_REVIEWER};
+use crate::pin::policy::{LockMode, Policy, ALLOW_UNPINNABLE_VAR};
 
 /// What a client-message field does, and so how it is guarded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -242,12 +242,12 @@ pub struct Context {
 }
 
 /// Judges one client line (its newline included or not), without the model gate.
-pub fn guard_line(line: &[u8], policy: &Policy) -> Verdict {
-    guard_line_in(line, policy, Context::default())
+pub fn judge_line(line: &[u8], policy: &Policy) -> Verdict {
+    judge_line_in(line, policy, Context::default())
 }
 
 /// Judges one client line (its newline included or not).
-pub fn guard_line_in(line: &[u8], policy: &Policy, context: Context) -> Verdict {
+pub fn judge_line_in(line: &[u8], policy: &Policy, context: Context) -> Verdict {
     let text = trim_line_end(line);
     if text.iter().all(u8::is_ascii_whitespace) {
         return Verdict::Forward;
@@ -430,7 +430,7 @@ fn trim_line_end(line: &[u8]) -> &[u8] {
 }
 
 fn attempt(syntax: &str, attempted: &str) -> Attempt {
-    Attempt { syntax: syntax.to_owned(), attempted: attempted.to_owned(), level: "app-server".to_owned() }
+    Attempt::new(syntax, attempted, Level::AppServer)
 }
 
 fn error_reply(id: &Value, code: i64, message: &str) -> Vec<u8> {
@@ -441,10 +441,9 @@ fn error_reply(id: &Value, code: i64, message: &str) -> Vec<u8> {
 }
 
 fn refusal_message(model: &str, attempts: &[Attempt]) -> String {
-    let list: Vec<String> = attempts.iter().map(|a| format!("{} {:?}", a.syntax, a.attempted)).collect();
     format!(
         "refused by the OpenClaw model lock: this request chooses the model or where requests go ({}); OpenClaw is pinned to {model:?}: drop those fields (or that request)",
-        list.join(", ")
+        attempt::list(attempts)
     )
 }
 
@@ -491,7 +490,7 @@ impl Judged<'_> {
     /// An automatic reviewer asked for (`value`, not the user): left alone with the gate; without
     /// it an attempt, forced to the user with the escalations denied. False when left alone.
     fn reviewer(&mut self, value: &Value, syntax: &str, described: impl FnOnce() -> String) -> bool {
-        if value.is_null() || value.as_str() == Some(grammar::USER_REVIEWER) || self.context.gate_deployed {
+        if value.is_null() || value.as_str() == Some(USER_REVIEWER) || self.context.gate_deployed {
             return false;
         }
         self.attempts.push(attempt(syntax, &described()));
@@ -522,7 +521,7 @@ impl Judged<'_> {
                 }
                 Reviewer => {
                     if self.reviewer(value, &syntax, || value_text(value)) {
-                        *value = Value::String(grammar::USER_REVIEWER.to_owned());
+                        *value = Value::String(USER_REVIEWER.to_owned());
                     }
                 }
                 ConfigOverrides => {
@@ -607,48 +606,33 @@ impl Judged<'_> {
     /// One config key and its value; false when the key must be removed.
     fn config_value(&mut self, key: &str, value: &mut Value, syntax: &str) -> bool {
         if let Value::Object(inner) = value {
-            if grammar::is_table_above_config_keys(key) {
+            if config_keys::is_table_above_config_keys(key) {
                 self.config_map(inner, key, syntax); // `features`, `memories`, `apps.x`: key by key
                 return true;
             }
         }
         let described = || format!("{key}={}", value_text(value));
-        match grammar::classify_config_key(key) {
-            None => {
+        match config_keys::judge(key, ConfigValue::Json(value), &self.policy.model) {
+            Judgement::Unrelated => {
                 if let Value::Object(inner) = value {
                     self.config_map(inner, key, syntax);
                 }
                 true
             }
-            Some(KeyValue::ModelName) => {
-                if value.as_str() != Some(self.policy.model.as_str()) {
-                    self.attempts.push(attempt(syntax, &described()));
-                    *value = Value::String(self.policy.model.clone());
-                }
-                true
-            }
-            Some(KeyValue::FeatureOff) => {
-                if *value != Value::Bool(false) {
-                    self.attempts.push(attempt(syntax, &described()));
-                    *value = Value::Bool(false);
-                }
-                true
-            }
-            Some(KeyValue::Never) => {
+            Judgement::Harmless => true,
+            Judgement::Remove => {
                 self.attempts.push(attempt(syntax, &described()));
                 false
             }
-            Some(KeyValue::Only(grammar::USER_REVIEWER)) => {
+            Judgement::Force(Forced::Text(USER_REVIEWER)) => {
                 if self.reviewer(value, syntax, described) {
-                    *value = Value::String(grammar::USER_REVIEWER.to_owned());
+                    *value = Value::String(USER_REVIEWER.to_owned());
                 }
                 true
             }
-            Some(KeyValue::Only(harmless)) => {
-                if value.as_str() != Some(harmless) {
-                    self.attempts.push(attempt(syntax, &described()));
-                    *value = Value::String(harmless.to_owned());
-                }
+            Judgement::Force(forced) => {
+                self.attempts.push(attempt(syntax, &described()));
+                *value = forced.json(&self.policy.model);
                 true
             }
         }
@@ -787,7 +771,7 @@ mod tests {
     }
 
     fn forced(value: Value) -> (Value, Vec<String>) {
-        match guard_line(&line(value), &policy(LockMode::Force)) {
+        match judge_line(&line(value), &policy(LockMode::Force)) {
             Verdict::Rewrite { line, forced, .. } => {
                 assert!(line.ends_with(b"\n"));
                 (serde_json::from_slice(&line).unwrap(), forced.into_iter().map(|a| a.syntax).collect())
@@ -797,7 +781,7 @@ mod tests {
     }
 
     fn refused(mode: LockMode, value: Value) -> (Option<Value>, Vec<String>) {
-        match guard_line(&line(value), &policy(mode)) {
+        match judge_line(&line(value), &policy(mode)) {
             Verdict::Refuse { reply, attempts } => (
                 reply.map(|r| serde_json::from_slice(&r).unwrap()),
                 attempts.into_iter().map(|a| a.attempted).collect(),
@@ -818,7 +802,7 @@ mod tests {
             b"   \n",
         ] {
             for mode in [LockMode::Force, LockMode::Reject] {
-                assert_eq!(guard_line(text, &policy(mode)), Verdict::Forward, "{}", String::from_utf8_lossy(text));
+                assert_eq!(judge_line(text, &policy(mode)), Verdict::Forward, "{}", String::from_utf8_lossy(text));
             }
         }
     }
@@ -862,7 +846,7 @@ mod tests {
         assert_eq!(reply.unwrap()["error"]["code"], REFUSED_CODE);
         assert_eq!(attempts, ["auto_review"]);
         let user = json!({"id": 4, "method": "thread/start", "params": {"approvalsReviewer": "user"}});
-        assert_eq!(guard_line(&line(user), &policy(LockMode::Reject)), Verdict::Forward);
+        assert_eq!(judge_line(&line(user), &policy(LockMode::Reject)), Verdict::Forward);
     }
 
     #[test]
@@ -876,10 +860,10 @@ mod tests {
             }
         }
         let status = json!({"id": 8, "method": "remoteControl/status/read", "params": {}});
-        assert_eq!(guard_line(&line(status), &policy(LockMode::Reject)), Verdict::Forward);
+        assert_eq!(judge_line(&line(status), &policy(LockMode::Reject)), Verdict::Forward);
         let allowed = Policy { allow_unpinnable: vec!["remote-control".to_owned()], ..policy(LockMode::Reject) };
         let enable = json!({"id": 9, "method": "remoteControl/enable"});
-        assert_eq!(guard_line(&line(enable), &allowed), Verdict::Forward);
+        assert_eq!(judge_line(&line(enable), &allowed), Verdict::Forward);
     }
 
     #[test]
@@ -930,9 +914,9 @@ mod tests {
         let write = |key: &str, value: Value| json!({"id": 7, "method": "config/value/write", "params": {"keyPath": key, "value": value, "mergeStrategy": "replace"}});
         let (msg, _) = forced(write("model", json!("gpt-4o")));
         assert_eq!(msg["params"]["value"], PIN);
-        assert_eq!(guard_line(&line(write("model", json!(PIN))), &policy(LockMode::Reject)), Verdict::Forward);
+        assert_eq!(judge_line(&line(write("model", json!(PIN))), &policy(LockMode::Reject)), Verdict::Forward);
         assert_eq!(
-            guard_line(&line(write("approval_policy", json!("never"))), &policy(LockMode::Force)),
+            judge_line(&line(write("approval_policy", json!("never"))), &policy(LockMode::Force)),
             Verdict::Forward
         );
         // A provider key cannot be neutralised: refused in both modes, with the codex error shape.
@@ -976,7 +960,7 @@ mod tests {
                 assert_eq!(reply.unwrap()["id"], 9);
             }
             let other = json!({"id": 9, "method": method, "params": {*key: "/w/notes.toml", "dataBase64": ""}});
-            assert_eq!(guard_line(&line(other), &policy(LockMode::Reject)), Verdict::Forward);
+            assert_eq!(judge_line(&line(other), &policy(LockMode::Reject)), Verdict::Forward);
         }
     }
 
@@ -996,8 +980,8 @@ mod tests {
         for text in
             [&b"not json\n"[..], b"{\"id\":1,\"method\":\"thread/start\",\"params\":{\"model\":\"o\"}\n", b"\xff\xfe\n"]
         {
-            assert_eq!(guard_line(text, &policy(LockMode::Force)), Verdict::Forward);
-            match guard_line(text, &policy(LockMode::Reject)) {
+            assert_eq!(judge_line(text, &policy(LockMode::Force)), Verdict::Forward);
+            match judge_line(text, &policy(LockMode::Reject)) {
                 Verdict::Refuse { reply: Some(reply), .. } => {
                     let reply: Value = serde_json::from_slice(&reply).unwrap();
                     assert_eq!(
@@ -1011,7 +995,7 @@ mod tests {
     }
 
     fn gated(mode: LockMode, value: Value) -> Verdict {
-        guard_line_in(&line(value), &policy(mode), Context { gate_deployed: true })
+        judge_line_in(&line(value), &policy(mode), Context { gate_deployed: true })
     }
 
     #[test]
@@ -1020,7 +1004,7 @@ mod tests {
             for method in PIN_WHEN_ABSENT {
                 for params in [json!({"threadId": "t"}), json!({"threadId": "t", "model": null, "path": "/r.jsonl"})] {
                     let sent = json!({"id": 1, "method": method, "params": params});
-                    match guard_line(&line(sent.clone()), &policy(mode)) {
+                    match judge_line(&line(sent.clone()), &policy(mode)) {
                         Verdict::Rewrite { line, forced, deny_approvals } => {
                             let got: Value = serde_json::from_slice(&line).unwrap();
                             let mut expected = sent.clone();
@@ -1032,15 +1016,15 @@ mod tests {
                     }
                 }
                 let named = json!({"id": 2, "method": method, "params": {"threadId": "t", "model": PIN}});
-                assert_eq!(guard_line(&line(named), &policy(mode)), Verdict::Forward);
+                assert_eq!(judge_line(&line(named), &policy(mode)), Verdict::Forward);
             }
             // Another model named there is an attempt as before.
             let other = json!({"id": 3, "method": "thread/resume", "params": {"threadId": "t", "model": "o"}});
-            assert!(!matches!(guard_line(&line(other), &policy(mode)), Verdict::Forward));
+            assert!(!matches!(judge_line(&line(other), &policy(mode)), Verdict::Forward));
         }
         // Methods that never load a stored thread are left as they are.
         let turn = json!({"id": 4, "method": "turn/start", "params": {"threadId": "t", "input": []}});
-        assert_eq!(guard_line(&line(turn), &policy(LockMode::Force)), Verdict::Forward);
+        assert_eq!(judge_line(&line(turn), &policy(LockMode::Force)), Verdict::Forward);
     }
 
     #[test]
@@ -1064,7 +1048,7 @@ mod tests {
                 ),
                 (br#"{"id":3,"id":4,"method":"thread/start","params":{}}"#, Value::Null, "id"),
             ] {
-                match guard_line(text, &policy(mode)) {
+                match judge_line(text, &policy(mode)) {
                     Verdict::Refuse { reply: Some(reply), attempts } => {
                         let reply: Value = serde_json::from_slice(&reply).unwrap();
                         assert_eq!(reply["id"], id, "{}", String::from_utf8_lossy(text));
@@ -1077,10 +1061,10 @@ mod tests {
                 }
             }
             let notification = br#"{"method":"turn/start","method":"initialized"}"#;
-            assert!(matches!(guard_line(notification, &policy(mode)), Verdict::Refuse { reply: None, .. }));
+            assert!(matches!(judge_line(notification, &policy(mode)), Verdict::Refuse { reply: None, .. }));
             // The same key in two different objects is no duplicate.
             let fine = br#"{"id":5,"method":"thread/start","params":{"model":"gpt-pin","config":{"model":"gpt-pin"}}}"#;
-            assert_eq!(guard_line(fine, &policy(mode)), Verdict::Forward);
+            assert_eq!(judge_line(fine, &policy(mode)), Verdict::Forward);
         }
     }
 
@@ -1171,14 +1155,14 @@ mod tests {
             for mode in [LockMode::Force, LockMode::Reject] {
                 let sent = json!({"id": 9, "method": method, "params": params});
                 assert!(
-                    matches!(guard_line(&line(sent), &policy(mode)), Verdict::Refuse { reply: Some(_), .. }),
+                    matches!(judge_line(&line(sent), &policy(mode)), Verdict::Refuse { reply: Some(_), .. }),
                     "{method} {params}"
                 );
             }
         };
         let passed = |method: &str, params: Value| {
             let sent = json!({"id": 9, "method": method, "params": params});
-            assert_eq!(guard_line(&line(sent), &policy(LockMode::Reject)), Verdict::Forward, "{method} {params}");
+            assert_eq!(judge_line(&line(sent), &policy(LockMode::Reject)), Verdict::Forward, "{method} {params}");
         };
         for path in [
             format!("{h}/config.toml/"),
@@ -1226,14 +1210,14 @@ mod tests {
             let (reply, attempts) = refused(mode, import("CONFIG"));
             assert_eq!(reply.unwrap()["id"], 1);
             assert_eq!(attempts, ["CONFIG"]);
-            assert_eq!(guard_line(&line(import("SKILLS")), &policy(mode)), Verdict::Forward);
+            assert_eq!(judge_line(&line(import("SKILLS")), &policy(mode)), Verdict::Forward);
         }
     }
 
     #[test]
     fn without_the_gate_a_lost_review_denies_escalations_and_reject_says_what_to_pass() {
         let start = json!({"id": 1, "method": "thread/start", "params": {"approvalPolicy": "on-request", "approvalsReviewer": "auto_review"}});
-        match guard_line(&line(start.clone()), &policy(LockMode::Force)) {
+        match judge_line(&line(start.clone()), &policy(LockMode::Force)) {
             Verdict::Rewrite { deny_approvals, .. } => assert!(deny_approvals),
             other => panic!("{other:?}"),
         }
@@ -1251,7 +1235,7 @@ mod tests {
         );
         let (_, forced) = forced(json!({"id": 3, "method": "thread/start", "params": {"model": "o"}}));
         assert_eq!(forced.len(), 1);
-        match guard_line(
+        match judge_line(
             &line(json!({"id": 3, "method": "thread/start", "params": {"model": "o"}})),
             &policy(LockMode::Force),
         ) {

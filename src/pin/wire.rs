@@ -1,6 +1,6 @@
-//! The model gate's rules, no I/O: which requests Codex 0.163.0 sends through its provider, how each
-//! names its model, what the gate does with it, and the `/etc/codex/requirements.toml` that forces
-//! every codex on the machine to send them through the gate. `gate_server` runs them on the wire.
+//! The model gate's rules on the wire, no I/O: which requests Codex 0.163.0 sends through its
+//! provider, how each names its model, and what the gate does with it. `gate::server` runs them;
+//! `gate::requirements` makes every codex on the machine send its requests there.
 //!
 //! Why a gate: a PATH shim sees only the codex calls that look `codex` up on PATH. requirements.toml
 //! is Codex's one admin layer that beats argv, config.toml, profiles, `CODEX_HOME` and JSON-RPC for
@@ -9,20 +9,8 @@
 
 use serde_json::Value;
 
-use crate::policy::{LockMode, Policy};
-
-/// The provider id requirements.toml forces; also how other layers tell the gate is deployed.
-pub const PROVIDER_ID: &str = "openclaw-model-gate";
-/// Where Codex reads the admin requirements (root-owned in the image).
-pub const REQUIREMENTS_PATH: &str = "/etc/codex/requirements.toml";
-/// Every message starts with this.
-pub const PREFIX: &str = "openclaw model gate";
-/// `OPENCLAW_SOURCE` of the gate's audit records.
-pub const AUDIT_SOURCE: &str = "gate";
-/// The gate's own health endpoint (never forwarded).
-pub const HEALTH_PATH: &str = "/healthz";
-/// Codex's provider base URL is `<gate>/v1`; `/v1/<rest>` goes to `<upstream>/<rest>`.
-pub const API_PREFIX: &str = "/v1/";
+use crate::pin::attempt::{Attempt, Level};
+use crate::pin::policy::{LockMode, Policy};
 
 /// Where a request names its model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,25 +65,6 @@ pub enum HeaderModel {
     JsonObject,
     /// `model=<slug>`.
     Assignment,
-}
-
-/// A request's model choice that was not the pin: what the audit trail records.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attempt {
-    /// Where it was named: `body model`, `query model`.
-    pub syntax: &'static str,
-    /// The model asked for; empty when the request named none.
-    pub attempted: String,
-}
-
-impl std::fmt::Display for Attempt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.attempted.is_empty() {
-            write!(f, "no {}", self.syntax)
-        } else {
-            write!(f, "{} {:?}", self.syntax, self.attempted)
-        }
-    }
 }
 
 /// What the gate does with one request.
@@ -170,9 +139,9 @@ fn pin_body(body: &[u8], pin: &str, attempts: &mut Vec<Attempt>) -> Result<Vec<u
     };
     match object.get("model") {
         Some(Value::String(model)) if model == pin => {}
-        Some(Value::String(model)) => attempts.push(Attempt { syntax: "body model", attempted: model.clone() }),
-        Some(other) => attempts.push(Attempt { syntax: "body model", attempted: other.to_string() }),
-        None => attempts.push(Attempt { syntax: "body model", attempted: String::new() }),
+        Some(Value::String(model)) => attempts.push(Attempt::new("body model", model.clone(), Level::Gate)),
+        Some(other) => attempts.push(Attempt::new("body model", other.to_string(), Level::Gate)),
+        None => attempts.push(Attempt::new("body model", String::new(), Level::Gate)),
     }
     object.insert("model".into(), Value::String(pin.to_owned()));
     let (table, key) = BODY_METADATA;
@@ -188,7 +157,7 @@ fn pin_metadata(text: &str, pin: &str, syntax: &'static str, attempts: &mut Vec<
     let mut value = match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(object)) => object,
         _ => {
-            attempts.push(Attempt { syntax, attempted: text.chars().take(80).collect() });
+            attempts.push(Attempt::new(syntax, text.chars().take(80).collect::<String>(), Level::Gate));
             return "{}".to_owned();
         }
     };
@@ -197,7 +166,7 @@ fn pin_metadata(text: &str, pin: &str, syntax: &'static str, attempts: &mut Vec<
         Some(Value::String(model)) if model == pin => {}
         Some(other) => {
             let attempted = other.as_str().map_or_else(|| other.to_string(), str::to_owned);
-            attempts.push(Attempt { syntax, attempted });
+            attempts.push(Attempt::new(syntax, attempted, Level::Gate));
             value.insert("model".into(), Value::String(pin.to_owned()));
         }
     }
@@ -211,7 +180,7 @@ pub fn pin_header(kind: HeaderModel, value: &str, pin: &str, attempts: &mut Vec<
         HeaderModel::Assignment => {
             let asked = value.trim().strip_prefix("model=").unwrap_or(value.trim());
             if asked != pin {
-                attempts.push(Attempt { syntax: "header x-codex-routing-hint", attempted: asked.to_owned() });
+                attempts.push(Attempt::new("header x-codex-routing-hint", asked.to_owned(), Level::Gate));
             }
             format!("model={pin}")
         }
@@ -229,7 +198,7 @@ fn pin_query(query: &str, pin: &str, attempts: &mut Vec<Attempt>) -> String {
             }
             let asked = percent_decode(value);
             if asked != pin {
-                attempts.push(Attempt { syntax: "query model", attempted: asked });
+                attempts.push(Attempt::new("query model", asked, Level::Gate));
             }
             format!("model={}", percent_encode(pin))
         })
@@ -268,99 +237,6 @@ fn percent_encode(text: &str) -> String {
         .collect()
 }
 
-/// The one-line refusal codex shows for a rejected request.
-pub fn reject_message(policy: &Policy, attempts: &[Attempt]) -> String {
-    let list: Vec<String> = attempts.iter().map(ToString::to_string).collect();
-    format!(
-        "{PREFIX}: refused: OPENCLAW_MODEL_LOCK_MODE=reject and this request asks for {}; OpenClaw is pinned to {:?}: use that model",
-        list.join(", "),
-        policy.model
-    )
-}
-
-/// The body of every error the gate answers itself, in the Responses API's error shape. (A reject is
-/// answered in plain text instead: codex 0.163.0 shows a 400's body verbatim and does not retry.)
-pub fn error_body(code: &str, message: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "error": {"message": message, "type": "invalid_request_error", "code": code, "param": "model"}
-    }))
-    .expect("a JSON value serialises")
-}
-
-/// `/etc/codex/requirements.toml` forcing Codex's provider to the gate at `gate_url`
-/// (e.g. `http://openclaw-model-gate:8080`). Keys checked against codex-rs 0.163.0
-/// `config/src/config_requirements.rs` and the real CLI (shim-tests/model_gate.rs).
-pub fn requirements_toml(gate_url: &str) -> Result<String, String> {
-    let base = gate_url.trim_end_matches('/');
-    if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() <= "https://".len() {
-        return Err(format!("{PREFIX}: --gate-url {gate_url:?} is not an http:// or https:// URL: give the gate's address, e.g. http://{PROVIDER_ID}:8080"));
-    }
-    if base.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(format!("{PREFIX}: --gate-url {gate_url:?} contains whitespace or a control character"));
-    }
-    let mut doc = toml_edit::DocumentMut::new();
-    doc["model_provider"] = toml_edit::value(PROVIDER_ID);
-    let mut provider = toml_edit::Table::new();
-    provider["name"] = toml_edit::value("OpenClaw model gate");
-    provider["base_url"] = toml_edit::value(format!("{base}/v1"));
-    provider["wire_api"] = toml_edit::value("responses");
-    // The login in CODEX_HOME (API key or ChatGPT) authenticates, as for the built-in provider;
-    // the gate forwards the Authorization header untouched.
-    provider["requires_openai_auth"] = toml_edit::value(true);
-    // Responses over WebSocket would bypass the gate's per-request judgement.
-    provider["supports_websockets"] = toml_edit::value(false);
-    // Not "OpenAI": that name alone makes codex compress bodies and add routing hints.
-    let mut providers = toml_edit::Table::new();
-    providers.set_implicit(true);
-    providers.insert(PROVIDER_ID, toml_edit::Item::Table(provider));
-    doc["model_providers"] = toml_edit::Item::Table(providers);
-    // A gate that is down fails codex after a few reconnects instead of retrying forever
-    // ("Reconnecting... waiting for network"): fail closed, and say so.
-    let mut features = toml_edit::Table::new();
-    features["unbounded_connection_retries"] = toml_edit::value(false);
-    doc["features"] = toml_edit::Item::Table(features);
-    let header = "# Written by `openclaw-model-gate requirements`: every codex on this machine sends its model\n\
-                  # requests to the OpenClaw model gate, which pins the model. Root-owned; do not edit.\n";
-    Ok(format!("{header}{doc}"))
-}
-
-/// Whether the gate is deployed on this machine: `REQUIREMENTS_PATH` forces the provider to it.
-/// The app-server guard leaves `approvalsReviewer: auto_review` alone exactly then, since codex
-/// itself sends that reviewer's requests to the gate. Unreadable or malformed is "no gate": the
-/// guard then fails closed.
-pub fn deployed() -> bool {
-    required_by(std::path::Path::new(REQUIREMENTS_PATH))
-}
-
-/// `deployed` on another file (tests).
-pub fn required_by(path: &std::path::Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|text| requirements_name_the_gate(&text))
-}
-
-/// Whether `text` (a requirements.toml) forces the provider to the gate.
-pub fn requirements_name_the_gate(text: &str) -> bool {
-    let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else {
-        return false;
-    };
-    doc.get("model_provider").and_then(|v| v.as_str()) == Some(PROVIDER_ID)
-        && doc
-            .get("model_providers")
-            .and_then(|p| p.get(PROVIDER_ID))
-            .and_then(|g| g.get("base_url"))
-            .and_then(|u| u.as_str())
-            .is_some()
-}
-
-/// The gate's base URL (without `/v1`) named by a requirements.toml, if it forces the gate.
-pub fn gate_url_in_requirements(text: &str) -> Option<String> {
-    if !requirements_name_the_gate(text) {
-        return None;
-    }
-    let doc = text.parse::<toml_edit::DocumentMut>().ok()?;
-    let base = doc["model_providers"][PROVIDER_ID]["base_url"].as_str()?;
-    Some(base.trim_end_matches('/').trim_end_matches("/v1").to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,7 +262,7 @@ mod tests {
                 judge_body(&policy(LockMode::Force), "POST", endpoint.path, None, br#"{"model":"gpt-4o","input":[]}"#);
             assert_eq!(forwarded_model(&verdict), "gpt-pin", "{}", endpoint.path);
             let Verdict::Forward { forced, .. } = verdict else { unreachable!() };
-            assert_eq!(forced, [Attempt { syntax: "body model", attempted: "gpt-4o".into() }]);
+            assert_eq!(forced, [Attempt::new("body model", "gpt-4o", Level::Gate)]);
         }
     }
 
@@ -452,7 +328,7 @@ mod tests {
             judge_body(&policy(LockMode::Force), "GET", "models", Some("client_version=0.163.0&model=gpt%2D4o"), b"");
         let Verdict::Forward { query, forced, .. } = verdict else { panic!() };
         assert_eq!(query.as_deref(), Some("client_version=0.163.0&model=gpt-pin"));
-        assert_eq!(forced, [Attempt { syntax: "query model", attempted: "gpt-4o".into() }]);
+        assert_eq!(forced, [Attempt::new("query model", "gpt-4o", Level::Gate)]);
         let verdict = judge_body(&policy(LockMode::Reject), "GET", "models", Some("model=gpt-4o"), b"");
         assert!(matches!(verdict, Verdict::Reject { .. }));
         let verdict = judge_body(&policy(LockMode::Reject), "GET", "models", Some("client_version=0.163.0"), b"");
@@ -480,56 +356,14 @@ mod tests {
         let Verdict::Forward { body: Some(sent), forced, .. } = verdict else { panic!() };
         let sent: Value = serde_json::from_slice(&sent).unwrap();
         assert_eq!(sent["client_metadata"]["x-codex-turn-metadata"], r#"{"model":"gpt-pin"}"#);
-        assert_eq!(forced, [Attempt { syntax: "body client_metadata", attempted: "gpt-4o".into() }]);
+        assert_eq!(forced, [Attempt::new("body client_metadata", "gpt-4o", Level::Gate)]);
         assert!(matches!(
             judge_body(&policy(LockMode::Reject), "POST", "responses", None, body),
             Verdict::Reject { .. }
         ));
-        let header_attempt = vec![Attempt { syntax: "header x-codex-turn-metadata", attempted: "gpt-4o".into() }];
+        let header_attempt = vec![Attempt::new("header x-codex-turn-metadata", "gpt-4o", Level::Gate)];
         let verdict =
             judge(&policy(LockMode::Reject), "POST", "responses", None, br#"{"model":"gpt-pin"}"#, header_attempt);
         assert!(matches!(verdict, Verdict::Reject { .. }));
-    }
-
-    #[test]
-    fn requirements_force_the_gate() {
-        let text = requirements_toml("http://openclaw-model-gate:8080/").unwrap();
-        assert!(requirements_name_the_gate(&text), "{text}");
-        assert_eq!(gate_url_in_requirements(&text).as_deref(), Some("http://openclaw-model-gate:8080"));
-        let doc: toml_edit::DocumentMut = text.parse().unwrap();
-        assert_eq!(
-            doc["model_providers"][PROVIDER_ID]["base_url"].as_str(),
-            Some("http://openclaw-model-gate:8080/v1")
-        );
-        assert!(requirements_toml("openclaw-model-gate:8080").is_err());
-        assert!(requirements_toml("http://a b").is_err());
-        assert!(!requirements_name_the_gate("model_provider = \"openai\""));
-        assert!(!requirements_name_the_gate("not toml ["));
-    }
-
-    #[test]
-    fn only_a_parsing_file_that_forces_the_gate_counts() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("requirements.toml");
-        assert!(!required_by(&file), "absent");
-        let provider = "[model_providers.openclaw-model-gate]\nbase_url = \"http://g:8080/v1\"\n";
-        for (text, deployed) in [
-            (format!("model_provider = \"openclaw-model-gate\"\n{provider}"), true),
-            (
-                format!(
-                    "allowed_approval_policies = [\"never\"]\nmodel_provider = \"openclaw-model-gate\"\n{provider}"
-                ),
-                true,
-            ),
-            ("model_provider = \"openclaw-model-gate\"\n".to_owned(), false),
-            (format!("model_provider = \"openai\"\n{provider}"), false),
-            (format!("[x]\nmodel_provider = \"openclaw-model-gate\"\n{provider}"), false),
-            (format!("model_provider = \"openclaw-model-gate\"\nmodel_provider = \"x\"\n{provider}"), false),
-            ("model_provider = ".to_owned(), false),
-            (String::new(), false),
-        ] {
-            std::fs::write(&file, &text).unwrap();
-            assert_eq!(required_by(&file), deployed, "{text:?}");
-        }
     }
 }

@@ -1,18 +1,20 @@
 //! The OpenClaw container's start-up: each check fails fast, with one line and its own exit code,
 //! before the server handles any traffic; then the server replaces the entrypoint (exec).
 //!
-//! | step | check | exit code |
-//! |---|---|---|
-//! | 0 | the command is OpenClaw (`openclaw …`, the default) but the image has none (built with an empty `OPENCLAW_NPM_SPEC`): one line saying how to build with it | 79 |
-//! | 1 | `OPENCLAW_MODEL` and `OPENCLAW_MODEL_LOCK_MODE` valid (the shim's rules) | 78 |
-//! | 2 | the Codex config enforced (`codex_config`) | 71 |
-//! | 3 | `codex login status` through PATH, with `CODEX_HOME` the dedicated volume | 72 |
-//! | 3 | `auth.json` holds a credential (`{}` passes `login status`) | 73 |
-//! | 4 | `codex` on PATH is the shim | 74 |
-//! | 4 | a real codex exists behind it | 75 |
-//! | 5 | `/etc/codex/requirements.toml` forces the model gate, which answers healthy with the same pin and mode (waits up to `OPENCLAW_GATE_WAIT` s, default 30; `OPENCLAW_GATE_CHECK=requirements`: the file only) | 76 |
-//! | 6 | log the model, lock mode, app-server guard, gate, and how OpenClaw reaches codex (`OPENCLAW_CODEX_APP_SERVER_BIN`, `codex` on PATH) (audit record `started`); a missing guard, or an app-server bin that is not the shim, is a warning | – |
-//! | 7 | exec the server command (default `openclaw gateway --allow-unconfigured`): not found 127, not executable 126 | 126, 127 |
+//! | step | check |
+//! |---|---|
+//! | 0 | the command is OpenClaw (`openclaw …`, the default) but the image has none (built with an empty `OPENCLAW_NPM_SPEC`): one line saying how to build with it |
+//! | 1 | `OPENCLAW_MODEL` and `OPENCLAW_MODEL_LOCK_MODE` valid (the shim's rules) |
+//! | 2 | the Codex config enforced (`codex_config`) |
+//! | 3 | `codex login status` through PATH, with `CODEX_HOME` the dedicated volume |
+//! | 3 | `auth.json` holds a credential (`{}` passes `login status`) |
+//! | 4 | `codex` on PATH is the shim |
+//! | 4 | a real codex exists behind it |
+//! | 5 | `/etc/codex/requirements.toml` forces the model gate, which answers healthy with the same pin and mode (waits up to `OPENCLAW_GATE_WAIT` s, default 30; `OPENCLAW_GATE_CHECK=requirements`: the file only) |
+//! | 6 | log the model, lock mode, app-server guard, gate, and how OpenClaw reaches codex (`OPENCLAW_CODEX_APP_SERVER_BIN`, `codex` on PATH) (audit record `started`); a missing guard, or an app-server bin or `codex` that is not the shim, is a warning |
+//! | 7 | exec the server command (default `openclaw gateway --allow-unconfigured`): not found 127, not executable 126 |
+//!
+//! Each failing check's exit code: `exit::entrypoint`.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -25,10 +27,11 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::audit::{self, Action, Event};
-use crate::codex_auth::{self, AuthError};
-use crate::codex_config::{self, Applied, ConfigError};
-use crate::locate::{self, CODEX_NAME};
-use crate::policy::{Policy, PolicyError};
+use crate::exit::entrypoint as exit;
+use crate::ops::codex_auth::{self, AuthError};
+use crate::ops::codex_config::{self, Applied, ConfigError};
+use crate::pin::policy::{Policy, PolicyError};
+use crate::shim::locate::{self, CODEX_NAME};
 
 pub const AUDIT_SOURCE: &str = "entrypoint";
 pub const PREFIX: &str = "openclaw-entrypoint";
@@ -36,8 +39,6 @@ pub const PREFIX: &str = "openclaw-entrypoint";
 pub const DEFAULT_COMMAND: &[&str] = &["openclaw", "gateway", "--allow-unconfigured"];
 /// The program name of OpenClaw's CLI (npm package `openclaw`, bin `openclaw`).
 pub const OPENCLAW_NAME: &str = "openclaw";
-/// Step 0: the command is OpenClaw, but the image has none.
-pub const EXIT_NO_OPENCLAW: u8 = 79;
 /// How long a codex check may take before it counts as failed.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -75,16 +76,18 @@ pub enum StartupError {
 impl StartupError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            StartupError::Policy(_) => 78,
-            StartupError::Config(_) => 71,
-            StartupError::LoginStatus { .. } => 72,
-            StartupError::NoCredential { .. } => 73,
-            StartupError::NotTheShim { .. } => 74,
-            StartupError::NoRealCodex { .. } => 75,
-            StartupError::Gate { .. } => 76,
-            StartupError::Command { error, .. } if error.kind() == std::io::ErrorKind::NotFound => 127,
-            StartupError::Command { .. } => 126,
-            StartupError::NoOpenClaw => EXIT_NO_OPENCLAW,
+            StartupError::Policy(_) => exit::CONFIG_INVALID.value,
+            StartupError::Config(_) => exit::CODEX_CONFIG.value,
+            StartupError::LoginStatus { .. } => exit::LOGIN_STATUS.value,
+            StartupError::NoCredential { .. } => exit::NO_CREDENTIAL.value,
+            StartupError::NotTheShim { .. } => exit::NOT_THE_SHIM.value,
+            StartupError::NoRealCodex { .. } => exit::NO_REAL_CODEX.value,
+            StartupError::Gate { .. } => exit::GATE.value,
+            StartupError::Command { error, .. } if error.kind() == std::io::ErrorKind::NotFound => {
+                exit::COMMAND_NOT_FOUND.value
+            }
+            StartupError::Command { .. } => exit::COMMAND_NOT_EXECUTABLE.value,
+            StartupError::NoOpenClaw => exit::NO_OPENCLAW.value,
         }
     }
 }
@@ -117,9 +120,9 @@ impl fmt::Display for StartupError {
             StartupError::NoOpenClaw => write!(
                 f,
                 "this image has no OpenClaw (no `{OPENCLAW_NAME}` on PATH: it was built with an empty {}): rebuild it with OpenClaw, `make image` (installs {} with npm; needs the npm registry) or `openclaw-image --build-arg {}=<npm spec or path/to/openclaw.tgz>`, or give the container another command",
-                crate::image::NPM_SPEC_ARG,
-                crate::image::OPENCLAW_NPM_SPEC_DEFAULT,
-                crate::image::NPM_SPEC_ARG,
+                crate::ops::image::NPM_SPEC_ARG,
+                crate::ops::image::OPENCLAW_NPM_SPEC_DEFAULT,
+                crate::ops::image::NPM_SPEC_ARG,
             ),
         }
     }
@@ -240,7 +243,7 @@ fn check_openclaw(argv: &[OsString]) -> Result<(), StartupError> {
 /// `OPENCLAW_CODEX_APP_SERVER_BIN` (else its managed codex by path), its codex-cli backend runs
 /// `codex` through PATH. Each should be the shim (`shim`, from its explain plan).
 fn openclaw_routes(shim: &str) -> String {
-    let var = crate::image::APP_SERVER_BIN_VAR;
+    let var = crate::ops::image::APP_SERVER_BIN_VAR;
     let shim = std::fs::canonicalize(shim).ok();
     let same = |p: &Path| shim.is_some() && std::fs::canonicalize(p).ok() == shim;
     let app_server = match env(var).map(PathBuf::from) {
@@ -294,7 +297,7 @@ fn check_gate(policy: &Policy) -> Result<String, StartupError> {
             "cannot read {path} ({e}): build the image with it (make image), it forces every codex to the gate"
         ))
     })?;
-    let url = crate::gate::gate_url_in_requirements(&text).ok_or_else(|| {
+    let url = crate::gate::requirements::gate_url(&text).ok_or_else(|| {
         gate(format!(
             "{path} does not force the provider {:?}: write it with `openclaw-model-gate requirements`",
             crate::gate::PROVIDER_ID
@@ -312,7 +315,7 @@ fn check_gate(policy: &Policy) -> Result<String, StartupError> {
     let wait = env(GATE_WAIT_VAR).and_then(|v| v.to_str()?.trim().parse().ok()).unwrap_or(GATE_WAIT_DEFAULT);
     let deadline = std::time::Instant::now() + Duration::from_secs(wait);
     let answer = loop {
-        match crate::gate_server::probe(&url, Duration::from_secs(5)) {
+        match crate::gate::server::probe(&url, Duration::from_secs(5)) {
             Ok(answer) => break answer,
             Err(e) if std::time::Instant::now() >= deadline => {
                 return Err(gate(format!(
@@ -338,7 +341,7 @@ fn guard_status(plan: &Value) -> String {
         Some(guard) => format!("app-server guard {guard}"),
         None => format!(
             "warning: no {} beside the shim, so `codex app-server` is refused (exit 127): install both (make shim)",
-            crate::shim::GUARD_BIN
+            crate::shim::install::GUARD_BIN
         ),
     }
 }
@@ -409,7 +412,7 @@ pub fn image_facts() -> Value {
         "shim_plan": plan.as_ref().ok(),
         "shim_error": plan.as_ref().err().map(ToString::to_string),
         "real_codex_version": real_version,
-        "openclaw_codex_app_server_bin": env(crate::image::APP_SERVER_BIN_VAR).map(|v| v.to_string_lossy().into_owned()),
+        "openclaw_codex_app_server_bin": env(crate::ops::image::APP_SERVER_BIN_VAR).map(|v| v.to_string_lossy().into_owned()),
         "openclaw_on_path": on_path(OPENCLAW_NAME),
         "node_version": on_path("node").and_then(|node| {
             let mut command = Command::new(node);

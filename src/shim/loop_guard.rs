@@ -10,9 +10,9 @@
 
 use std::ffi::{OsStr, OsString};
 
-use crate::locate::FileId;
+use crate::shim::locate::FileId;
 
-pub const GUARD_VAR: &str = "OPENCLAW_SHIM_GUARD";
+pub const LOOP_VAR: &str = "OPENCLAW_SHIM_GUARD";
 /// More shims than this in one exec chain is a loop even if each is a different file.
 const MAX_HOPS: usize = 8;
 

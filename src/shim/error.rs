@@ -1,28 +1,16 @@
 //! The shim's errors and the one place they become exit codes.
 //!
-//! | code | meaning |
-//! |---|---|
-//! | 64  | refused: the Codex CLI would reject this argv as a usage error (an unknown option, a value missing, an option given twice, ...); in both modes, never rewritten |
-//! | 77  | refused: reject mode and an attempt to choose the model, or an unpinnable subcommand |
-//! | 78  | configuration error: `OPENCLAW_MODEL`, `OPENCLAW_MODEL_LOCK_MODE`, `OPENCLAW_ALLOW_UNPINNABLE`, a relative `OPENCLAW_REAL_CODEX` |
-//! | 126 | the real codex was found but exec failed |
-//! | 127 | no real codex found behind the shim, or the exec chain loops back to it |
-//!
-//! Any other status is codex's own.
+//! Their codes: `exit::shim`.
 
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::guard::{LoopDetected, GUARD_VAR};
-use crate::locate::{OverrideError, Skipped, REAL_CODEX_VAR};
-use crate::lock::Attempt;
-use crate::policy::{PolicyError, ALLOW_UNPINNABLE_VAR, MODE_VAR};
-
-pub const EXIT_USAGE: u8 = 64;
-pub const EXIT_REFUSED: u8 = 77;
-pub const EXIT_CONFIG: u8 = 78;
-pub const EXIT_EXEC_FAILED: u8 = 126;
-pub const EXIT_NOT_FOUND: u8 = 127;
+use crate::audit::Action;
+use crate::exit::shim as exit;
+use crate::pin::attempt::Attempt;
+use crate::pin::policy::{PolicyError, ALLOW_UNPINNABLE_VAR, MODE_VAR};
+use crate::shim::locate::{OverrideError, Skipped, REAL_CODEX_VAR};
+use crate::shim::loop_guard::{LoopDetected, LOOP_VAR};
 
 /// Every message starts with this, so operators can grep for the shim's own lines.
 pub const PREFIX: &str = "openclaw codex shim";
@@ -72,20 +60,44 @@ pub enum ShimError {
 }
 
 impl ShimError {
+    /// The audit trail's action for this error (a rejection is reported attempt by attempt).
+    pub fn audit_action(&self) -> Action {
+        match self {
+            ShimError::Rejected { .. } => Action::Rejected,
+            ShimError::RefusedSubcommand { .. }
+            | ShimError::RefusedUnguardable { .. }
+            | ShimError::RefusedInternal { .. }
+            | ShimError::RefusedUsage { .. } => Action::RefusedSubcommand,
+            ShimError::Policy(_) => Action::PolicyError,
+            _ => Action::CodexUnavailable,
+        }
+    }
+
+    /// What a refusal refused: the subcommand path or form, or the usage problem.
+    pub fn refused_form(&self) -> Option<&str> {
+        match self {
+            ShimError::RefusedSubcommand { path: form }
+            | ShimError::RefusedUnguardable { form }
+            | ShimError::RefusedInternal { form }
+            | ShimError::RefusedUsage { problem: form } => Some(form),
+            _ => None,
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
-            ShimError::RefusedUsage { .. } => EXIT_USAGE,
+            ShimError::RefusedUsage { .. } => exit::USAGE.value,
             ShimError::Rejected { .. }
             | ShimError::RefusedSubcommand { .. }
             | ShimError::RefusedUnguardable { .. }
-            | ShimError::RefusedInternal { .. } => EXIT_REFUSED,
-            ShimError::Policy(_) | ShimError::Override(OverrideError::Relative(_)) => EXIT_CONFIG,
+            | ShimError::RefusedInternal { .. } => exit::REFUSED.value,
+            ShimError::Policy(_) | ShimError::Override(OverrideError::Relative(_)) => exit::CONFIG.value,
             ShimError::Override(OverrideError::Unusable(..))
             | ShimError::NotFound { .. }
             | ShimError::Loop(_)
             | ShimError::SelfIdentity(_)
-            | ShimError::GuardMissing { .. } => EXIT_NOT_FOUND,
-            ShimError::Exec { .. } | ShimError::Relay { .. } => EXIT_EXEC_FAILED,
+            | ShimError::GuardMissing { .. } => exit::NOT_FOUND.value,
+            ShimError::Exec { .. } | ShimError::Relay { .. } => exit::EXEC_FAILED.value,
         }
     }
 }
@@ -96,11 +108,10 @@ impl fmt::Display for ShimError {
         match self {
             ShimError::Policy(e) => write!(f, "{e}"),
             ShimError::Rejected { model, attempts } => {
-                let list: Vec<String> = attempts.iter().map(ToString::to_string).collect();
                 write!(
                     f,
                     "refused: {MODE_VAR}=reject and this call tries to choose the model or its endpoint with {}; OpenClaw is pinned to {model:?}: drop those options",
-                    list.join(", ")
+                    crate::pin::attempt::list(attempts)
                 )
             }
             ShimError::RefusedUnguardable { form } => write!(
@@ -130,7 +141,7 @@ impl fmt::Display for ShimError {
             }
             ShimError::Loop(LoopDetected { hops }) => write!(
                 f,
-                "exec loop: this shim was reached again in the same process after {hops} hop(s) ({GUARD_VAR}); the codex it found runs `codex` through PATH again: set {REAL_CODEX_VAR} to the real binary"
+                "exec loop: this shim was reached again in the same process after {hops} hop(s) ({LOOP_VAR}); the codex it found runs `codex` through PATH again: set {REAL_CODEX_VAR} to the real binary"
             ),
             ShimError::Exec { path, error } => write!(f, "cannot exec {}: {error}", path.display()),
             ShimError::GuardMissing { path } => write!(

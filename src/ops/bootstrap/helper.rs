@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, ValueEnum};
 use serde::{Deserialize, Serialize};
 
-use super::volume::{self, ErrorKind, Login, Outcome, VolumeError};
+use super::volume::{self, Change, ErrorKind, Login, VolumeError};
 
 /// The hidden first argument that selects the helper.
 pub const SUBCOMMAND: &str = "__helper";
@@ -104,7 +104,7 @@ struct HelperCli {
 /// What the helper prints.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reply {
-    pub outcome: Option<Outcome>,
+    pub outcome: Option<Change>,
     /// An interrupted run was (or, for `plan`, will be) rolled back first.
     pub recovered: bool,
     pub source: Option<Login>,

@@ -5,11 +5,12 @@ use std::ffi::{OsStr, OsString};
 
 use serde_json::{json, Value};
 
-use crate::error::ShimError;
-use crate::grammar::{CODEX_VERSION, ROOT};
-use crate::locate::FileId;
-use crate::lock::{self, Outcome};
-use crate::policy::Policy;
+use crate::pin::grammar::{CODEX_VERSION, ROOT};
+use crate::pin::policy::Policy;
+use crate::shim::decide::{decide, Decision};
+use crate::shim::error::ShimError;
+use crate::shim::install::installed_guard;
+use crate::shim::locate::{self, FileId};
 
 /// A JSON string when the argument is UTF-8, else `{"hex": "..."}` so no byte is lost.
 fn arg_json(arg: &OsStr) -> Value {
@@ -27,10 +28,10 @@ fn argv_json<'a>(args: impl IntoIterator<Item = &'a OsString>) -> Value {
     Value::Array(args.into_iter().map(|a| arg_json(a)).collect())
 }
 
-fn decisions(action: &str, attempts: &[lock::Attempt]) -> Value {
+fn decisions(action: &str, attempts: &[crate::pin::attempt::Attempt]) -> Value {
     attempts
         .iter()
-        .map(|a| json!({ "action": action, "syntax": a.syntax, "attempted": a.attempted, "level": a.level }))
+        .map(|a| json!({ "action": action, "syntax": a.syntax, "attempted": a.attempted, "level": a.level.name() }))
         .collect()
 }
 
@@ -38,13 +39,13 @@ pub fn explain(argv0: &OsStr, args: &[OsString]) -> Value {
     let mut out = json!({
         "grammar_version": CODEX_VERSION,
         "shim": std::fs::read_link("/proc/self/exe").ok(),
-        "app_server_guard": crate::shim::installed_guard(),
+        "app_server_guard": installed_guard(),
         "argv": argv_json(std::iter::once(&argv0.to_owned()).chain(args)),
-        "subcommand": crate::argv::parse(args, &ROOT).path_string(),
+        "subcommand": crate::pin::argv::parse(args, &ROOT).path_string(),
     });
     let shim = FileId::current_exe();
     let (real, skipped) = match shim {
-        Ok(shim) => crate::shim::locate_real_codex(shim),
+        Ok(shim) => locate::real_codex(shim),
         Err(e) => (Err(ShimError::SelfIdentity(e)), Vec::new()),
     };
     out["skipped"] = json!(skipped);
@@ -68,33 +69,24 @@ pub fn explain(argv0: &OsStr, args: &[OsString]) -> Value {
     };
     out["model"] = json!(policy.model);
     out["mode"] = json!(policy.mode);
-    let (outcome, rewritten, decided, error) = match lock::apply(&policy, argv0, args) {
-        Outcome::Run { args, forced } => ("run", Some(args), decisions("forced", &forced), None),
-        Outcome::Relay { args, forced } => ("relay", Some(args), decisions("forced", &forced), None),
-        Outcome::PassThrough { args } => ("pass-through", Some(args), json!([]), None),
-        Outcome::Reject { attempts } => {
-            let d = decisions("rejected", &attempts);
-            ("reject", None, d, Some(ShimError::Rejected { model: policy.model.clone(), attempts }))
+    let decision = decide(&policy, argv0, args);
+    out["outcome"] = json!(decision.name());
+    let (rewritten, decided, error) = match decision {
+        Decision::Exec { args, forced } | Decision::Relay { args, forced } => {
+            (Some(args), decisions("forced", &forced), None)
         }
-        Outcome::RefuseUnguardable { form } => {
+        Decision::PassThrough { args } => (Some(args), json!([]), None),
+        Decision::Refuse { error: ShimError::Rejected { model, attempts }, .. } => {
+            (None, decisions("rejected", &attempts), Some(ShimError::Rejected { model, attempts }))
+        }
+        Decision::Refuse { error, .. } => {
+            let form = error.refused_form().unwrap_or_default().to_owned();
+            let level = crate::pin::argv::parse(args, &ROOT).path_string();
             let d =
-                json!([{ "action": "refused-subcommand", "syntax": form, "attempted": form, "level": "app-server" }]);
-            ("refuse", None, d, Some(ShimError::RefusedUnguardable { form }))
-        }
-        Outcome::Refuse { path } => {
-            let d = json!([{ "action": "refused-subcommand", "syntax": path, "attempted": path, "level": path }]);
-            ("refuse", None, d, Some(ShimError::RefusedSubcommand { path }))
-        }
-        Outcome::RefuseUsage { problem } => {
-            let d = json!([{ "action": "refused-usage", "syntax": problem, "attempted": problem, "level": "" }]);
-            ("refuse", None, d, Some(ShimError::RefusedUsage { problem }))
-        }
-        Outcome::RefuseInternal { form } => {
-            let d = json!([{ "action": "refused-subcommand", "syntax": form, "attempted": form, "level": "" }]);
-            ("refuse", None, d, Some(ShimError::RefusedInternal { form }))
+                json!([{ "action": error.audit_action().as_str(), "syntax": form, "attempted": form, "level": level }]);
+            (None, d, Some(error))
         }
     };
-    out["outcome"] = json!(outcome);
     out["decisions"] = decided;
     out["rewritten"] = match rewritten {
         Some(args) => argv_json(std::iter::once(&argv0.to_owned()).chain(&args)),

@@ -1,5 +1,5 @@
 //! The model gate on the wire: an HTTP/1.1 server Codex's forced provider points at, judging each
-//! request with `gate::judge` and relaying what passes to the upstream over rustls, responses
+//! request with `wire::judge` and relaying what passes to the upstream over rustls, responses
 //! streamed as they arrive. Operational logs go through `tracing`; forced and rejected models go
 //! to the audit trail (`audit`), off the request's path.
 //!
@@ -7,7 +7,7 @@
 //! 1. `GET /healthz`: answered by the gate.
 //! 2. An upgrade (WebSocket) or a path outside `/v1/`: refused, nothing forwarded.
 //! 3. The body read whole (up to `max_body`), its content encoding (zstd, gzip) undone.
-//! 4. `gate::judge`: forward (model pinned), reject (reject mode) or refuse (deny by default).
+//! 4. `wire::judge`: forward (model pinned), reject (reject mode) or refuse (deny by default).
 //! 5. The upstream chosen by the login kind: a ChatGPT login's account header → the ChatGPT
 //!    upstream, else the API upstream. Headers go on untouched but hop-by-hop ones and those the new
 //!    body changes; `Authorization` is never logged.
@@ -31,9 +31,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 
+use super::{API_PREFIX, AUDIT_SOURCE, HEALTH_PATH, PREFIX};
 use crate::audit::{self, Action, Event};
-use crate::gate::{self, Attempt, Verdict, API_PREFIX, AUDIT_SOURCE, HEALTH_PATH, PREFIX};
-use crate::policy::Policy;
+use crate::pin::attempt::{self, Attempt};
+use crate::pin::policy::Policy;
+use crate::pin::wire::{self, Verdict};
 
 /// The header a ChatGPT login adds to every request (codex-rs `ChatGPT-Account-ID`).
 pub const CHATGPT_ACCOUNT_HEADER: &str = "chatgpt-account-id";
@@ -240,19 +242,22 @@ impl Gate {
         };
         let query = parts.uri.query();
         let (headers, header_attempts) = pin_model_headers(&parts.headers, &self.policy.model);
-        let verdict = gate::judge(&self.policy, parts.method.as_str(), &rest, query, &body, header_attempts);
+        let verdict = wire::judge(&self.policy, parts.method.as_str(), &rest, query, &body, header_attempts);
         let (endpoint, query, body, forced) = match verdict {
             Verdict::Forward { endpoint, query, body, forced } => (endpoint, query, body, forced),
             Verdict::Reject { attempts } => {
-                let message = gate::reject_message(&self.policy, &attempts);
+                let message = reject_message(&self.policy, &attempts);
                 self.report(Action::Rejected, &attempts, &path_of(&rest), &message);
                 return text_response(StatusCode::BAD_REQUEST, message);
             }
             Verdict::Refuse { status, reason } => return self.refuse(status, "not_forwarded", reason),
         };
         if !forced.is_empty() {
-            let message =
-                format!("{PREFIX}: warning: forced OPENCLAW_MODEL={:?} over {}", self.policy.model, list(&forced));
+            let message = format!(
+                "{PREFIX}: warning: forced OPENCLAW_MODEL={:?} over {}",
+                self.policy.model,
+                attempt::list(&forced)
+            );
             self.report(Action::Forced, &forced, &path_of(&rest), &message);
         }
         let chatgpt = headers.contains_key(CHATGPT_ACCOUNT_HEADER);
@@ -278,7 +283,7 @@ impl Gate {
             Err(error) => {
                 let message = format!("{PREFIX}: upstream {} unreachable: {}", upstream.as_str(), error_chain(&error));
                 tracing::error!(upstream = upstream.as_str(), error = %error_chain(&error), "upstream unreachable");
-                json_response(StatusCode::BAD_GATEWAY, gate::error_body("upstream_unreachable", &message))
+                json_response(StatusCode::BAD_GATEWAY, error_body("upstream_unreachable", &message))
             }
         }
     }
@@ -287,7 +292,7 @@ impl Gate {
         let message = format!("{PREFIX}: refused: {reason}");
         tracing::warn!(status, code, "{message}");
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
-        json_response(status, gate::error_body(code, &message))
+        json_response(status, error_body(code, &message))
     }
 
     /// Audit records leave on a blocking thread: the request never waits for journald.
@@ -312,12 +317,26 @@ impl Gate {
     }
 }
 
-fn path_of(rest: &str) -> String {
-    format!("{API_PREFIX}{rest}")
+/// The one-line refusal codex shows for a rejected request.
+pub fn reject_message(policy: &Policy, attempts: &[Attempt]) -> String {
+    format!(
+        "{PREFIX}: refused: OPENCLAW_MODEL_LOCK_MODE=reject and this request asks for {}; OpenClaw is pinned to {:?}: use that model",
+        attempt::list(attempts),
+        policy.model
+    )
 }
 
-fn list(attempts: &[Attempt]) -> String {
-    attempts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+/// The body of every error the gate answers itself, in the Responses API's error shape. (A reject is
+/// answered in plain text instead: codex 0.163.0 shows a 400's body verbatim and does not retry.)
+pub fn error_body(code: &str, message: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "error": {"message": message, "type": "invalid_request_error", "code": code, "param": "model"}
+    }))
+    .expect("a JSON value serialises")
+}
+
+fn path_of(rest: &str) -> String {
+    format!("{API_PREFIX}{rest}")
 }
 
 fn health_body(policy: &Policy) -> Vec<u8> {
@@ -325,16 +344,16 @@ fn health_body(policy: &Policy) -> Vec<u8> {
         .expect("a JSON value serialises")
 }
 
-/// The headers with the model pinned in each of `gate::MODEL_HEADERS`, and what they asked for.
+/// The headers with the model pinned in each of `wire::MODEL_HEADERS`, and what they asked for.
 fn pin_model_headers(headers: &HeaderMap, pin: &str) -> (HeaderMap, Vec<Attempt>) {
     let mut pinned = headers.clone();
     let mut attempts = Vec::new();
-    for (name, kind) in gate::MODEL_HEADERS {
+    for (name, kind) in wire::MODEL_HEADERS {
         let values: Vec<String> =
             pinned.get_all(*name).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect();
         pinned.remove(*name);
         for value in values {
-            let value = gate::pin_header(*kind, &value, pin, &mut attempts);
+            let value = wire::pin_header(*kind, &value, pin, &mut attempts);
             // The pin has no control characters (policy) and JSON escapes them: a valid header value.
             pinned.append(*name, HeaderValue::from_bytes(value.as_bytes()).expect("a pinned header value is valid"));
         }

@@ -1,5 +1,5 @@
 //! `codex app-server` behind the guard: codex runs as the shim's child and the shim relays stdio
-//! line by line, judging each client line with `app_server::guard_line`.
+//! line by line, judging each client line with `app_server::judge_line`.
 //!
 //! Spawn, not exec, is the exception here, so the relay gives back what exec would have kept:
 //! - every line arrives whole, in order, and byte-exact unless the guard rewrote it; server lines
@@ -31,10 +31,10 @@ use std::time::Duration;
 use nix::sys::signal::{self, SigHandler, SigSet, SigmaskHow, Signal};
 use nix::unistd::Pid;
 
-use crate::app_server::{self, Context, Verdict};
 use crate::audit::Action;
-use crate::lock::Attempt;
-use crate::policy::Policy;
+use crate::pin::app_server::{self, Context, Verdict};
+use crate::pin::attempt::{Attempt, Level};
+use crate::pin::policy::Policy;
 
 /// Signals the shim sends on to codex.
 pub const FORWARDED: &[Signal] = &[Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT];
@@ -85,7 +85,7 @@ pub fn run(child: Child, policy: Policy, report: Report) -> io::Result<u8> {
     let shared = Shared {
         to_codex,
         deny_approvals: Arc::new(AtomicBool::new(false)),
-        context: Context { gate_deployed: crate::gate::deployed() },
+        context: Context { gate_deployed: crate::gate::requirements::deployed() },
         policy,
         report,
     };
@@ -151,7 +151,7 @@ fn upstream(shared: &Shared) {
     let (policy, report) = (&shared.policy, shared.report);
     let mut lines = Lines::new(io::stdin());
     while let Some(line) = lines.next_line() {
-        let sent = match app_server::guard_line_in(line, policy, shared.context) {
+        let sent = match app_server::judge_line_in(line, policy, shared.context) {
             Verdict::Forward => shared.write_to_codex(line),
             Verdict::Rewrite { line, forced, deny_approvals } => {
                 if !forced.is_empty() {
@@ -182,7 +182,7 @@ fn upstream(shared: &Shared) {
 fn denial_notice(model: &str) -> String {
     format!(
         "{}: warning: the client asked for automatic approval review, which without the OpenClaw model gate would run on a model other than {model:?}; every escalation is denied in this session instead of being handed to the client",
-        crate::error::PREFIX
+        crate::shim::error::PREFIX
     )
 }
 
@@ -216,13 +216,11 @@ fn approval_denial(line: &[u8]) -> Option<(Vec<u8>, Attempt)> {
     let result: serde_json::Value = serde_json::from_str(result).expect("the table holds JSON");
     let mut denial = serde_json::to_vec(&serde_json::json!({"id": id, "result": result})).expect("JSON");
     denial.push(b'\n');
-    let attempt = Attempt {
-        syntax: format!("app-server {method}"),
-        attempted:
-            "escalation denied: the automatic review asked for cannot run on the pinned model without the model gate"
-                .to_owned(),
-        level: "app-server".to_owned(),
-    };
+    let attempt = Attempt::new(
+        format!("app-server {method}"),
+        "escalation denied: the automatic review asked for cannot run on the pinned model without the model gate",
+        Level::AppServer,
+    );
     Some((denial, attempt))
 }
 
@@ -261,9 +259,9 @@ impl<R: Read> Lines<R> {
 /// The guard's refusing form: reject mode refused `codex app-server` at launch, so no codex runs;
 /// every request (a line with an `id` and a `method`) is answered with a JSON-RPC error carrying
 /// `refusal` — `initialize` first, which is where a client such as the Python SDK reports it —
-/// until the client's EOF. Returns the refusal's exit code, 77.
+/// until the client's EOF. Returns `exit::guard::REFUSED`.
 pub fn refuse_all(refusal: &str) -> u8 {
-    // A client gone away ends the loop with 77, not a death by SIGPIPE.
+    // A client gone away ends the loop with the refusal's code, not a death by SIGPIPE.
     // SAFETY: installs SIG_IGN, no handler code runs.
     let _ = unsafe { signal::signal(Signal::SIGPIPE, SigHandler::SigIgn) };
     let mut lines = Lines::new(io::stdin());
@@ -278,7 +276,7 @@ pub fn refuse_all(refusal: &str) -> u8 {
             }
         }
     }
-    crate::error::EXIT_REFUSED
+    crate::exit::guard::REFUSED.value
 }
 
 /// Codex's exit code, or the shim dies by the signal that killed codex (a parent sees the same).

@@ -9,6 +9,8 @@
 //! socket, frozen) is written to stderr as one JSON line instead, with the same field names. A call
 //! with nothing to report touches none of this.
 
+pub mod journald;
+
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
 use std::sync::mpsc;
@@ -18,7 +20,7 @@ use cadence::prelude::*;
 use cadence::{StatsdClient, UdpMetricSink};
 use serde::Serialize;
 
-use crate::journald::{self, Journal};
+use journald::JournaldSocket;
 
 /// `SYSLOG_IDENTIFIER` of every record: `journalctl -t openclaw-codex`.
 pub const SYSLOG_IDENTIFIER: &str = "openclaw-codex";
@@ -183,7 +185,7 @@ pub fn report(events: &[Event]) {
             in_background(move || (host.as_str(), port).to_socket_addrs().ok()?.next().map(|t| statsd_send(t, &events)))
         }
     });
-    let journal = std::env::var_os(JOURNALD_VAR).is_none_or(|v| v != "0").then(Journal::connect).flatten();
+    let journal = std::env::var_os(JOURNALD_VAR).is_none_or(|v| v != "0").then(JournaldSocket::connect).flatten();
     let mut stderr = std::io::stderr().lock();
     for event in events {
         let sent = journal.as_ref().is_some_and(|j| j.send(&event.journald_datagram(), deadline).is_ok());

@@ -16,8 +16,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::grammar::CODEX_VERSION;
-use crate::shim::GUARD_BIN;
+use crate::pin::grammar::CODEX_VERSION;
+use crate::shim::install::GUARD_BIN;
 
 pub const DEFAULT_TAG: &str = "moonmind/openclaw:local";
 pub const STAGED_BINS: &[&str] = &["codex", "openclaw-app-server-guard", "openclaw-entrypoint", "openclaw-model-gate"];
@@ -290,7 +290,7 @@ pub fn verify(tag: &str) -> Result<Value, ImageError> {
         .args(["run", "--rm", "--entrypoint", "cat", tag, crate::gate::REQUIREMENTS_PATH])
         .output()
         .map_err(|e| ImageError(format!("cannot run docker: {e}")))?;
-    if !crate::gate::requirements_name_the_gate(&String::from_utf8_lossy(&requirements.stdout)) {
+    if !crate::gate::requirements::name_the_gate(&String::from_utf8_lossy(&requirements.stdout)) {
         return fail(format!("{tag}: {} does not force the model gate", crate::gate::REQUIREMENTS_PATH));
     }
     let gate = gate_tag(tag);
@@ -298,7 +298,7 @@ pub fn verify(tag: &str) -> Result<Value, ImageError> {
         .args(["run", "--rm", &gate, "requirements"])
         .output()
         .map_err(|e| ImageError(format!("cannot run docker: {e}")))?;
-    if !printed.status.success() || !crate::gate::requirements_name_the_gate(&String::from_utf8_lossy(&printed.stdout))
+    if !printed.status.success() || !crate::gate::requirements::name_the_gate(&String::from_utf8_lossy(&printed.stdout))
     {
         return fail(format!(
             "the gate image {gate} does not run: {}",
@@ -372,7 +372,10 @@ mod tests {
             format!("ARG {NPM_SPEC_ARG}={OPENCLAW_NPM_SPEC_DEFAULT}"),
             format!("COPY {NPM_DIR}/ {NPM_DIR_IN_IMAGE}/"),
             format!("    {APP_SERVER_BIN_VAR}={SHIM_DIR}/codex \\"),
-            format!("CMD {}", serde_json::to_string(crate::entrypoint::DEFAULT_COMMAND).unwrap().replace(',', ", ")),
+            format!(
+                "CMD {}",
+                serde_json::to_string(crate::ops::entrypoint::DEFAULT_COMMAND).unwrap().replace(',', ", ")
+            ),
         ] {
             assert!(dockerfile.lines().any(|l| l == line), "{DOCKERFILE} has no line {line:?}");
         }

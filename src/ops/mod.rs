@@ -1,0 +1,7 @@
+//! The companion tools and their mechanics.
+
+pub mod bootstrap;
+pub mod codex_auth;
+pub mod codex_config;
+pub mod entrypoint;
+pub mod image;
