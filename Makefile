@@ -92,14 +92,17 @@ bench: shim codex-cli
 BASE_IMAGE ?=
 OPENCLAW_IMAGE ?= moonmind/openclaw:local
 
-## image: build the OpenClaw image (static bins, wheels, Node.js, OpenClaw from npm, docker build) and verify it
+## image: build the OpenClaw image (static bins, wheels, Node.js, OpenClaw from npm, docker build) and verify it.
+## OpenClaw: the Dockerfile's pinned release from the npm registry; OPENCLAW_NPM_SPEC=path/to/openclaw.tgz
+## (an npm tarball, installed offline), another npm spec, or OPENCLAW_NPM_SPEC= (none) overrides it.
 image:
 	@base='$(BASE_IMAGE)'; \
 	if [ -z "$$base" ]; then \
 	  if docker image inspect python:3.11-slim >/dev/null 2>&1; then base=python:3.11-slim; \
 	  else base=$$(packaging/make-base-image.sh); fi; \
 	fi; \
-	cargo run --release --quiet --bin openclaw-image -- --tag "$(OPENCLAW_IMAGE)" --base-image "$$base"
+	cargo run --release --quiet --bin openclaw-image -- --tag "$(OPENCLAW_IMAGE)" --base-image "$$base" \
+	  $(if $(filter undefined,$(origin OPENCLAW_NPM_SPEC)),,--build-arg 'OPENCLAW_NPM_SPEC=$(OPENCLAW_NPM_SPEC)')
 
 ## base-image: the local stand-in for python:3.11-slim (debootstrap + docker import), cached by tag
 base-image:

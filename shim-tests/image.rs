@@ -392,6 +392,25 @@ fn make_image_without_a_base_image_or_debootstrap_says_what_to_install() {
     assert_eq!(text(&out.stdout), "", "nothing else: {}", text(&out.stdout));
 }
 
+/// `make image OPENCLAW_NPM_SPEC=…` hands the spec to openclaw-image, also when empty (no
+/// OpenClaw); unset, the Dockerfile's pinned default applies (`make -n`: nothing runs).
+#[test]
+fn make_image_passes_openclaw_npm_spec_on() {
+    let dry = |spec: Option<&str>| {
+        let mut make = Command::new("make");
+        make.args(["-n", "image", "BASE_IMAGE=base"]).current_dir(docker::repo()).env_remove("OPENCLAW_NPM_SPEC");
+        if let Some(spec) = spec {
+            make.arg(format!("OPENCLAW_NPM_SPEC={spec}"));
+        }
+        let out = make.output().unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    assert!(dry(Some("")).contains("--build-arg 'OPENCLAW_NPM_SPEC='"));
+    assert!(dry(Some("/tmp/openclaw.tgz")).contains("--build-arg 'OPENCLAW_NPM_SPEC=/tmp/openclaw.tgz'"));
+    assert!(!dry(None).contains("OPENCLAW_NPM_SPEC"));
+}
+
 fn spawn_script() -> Vec<Reply> {
     vec![
         Reply::ToolCall {
