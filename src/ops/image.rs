@@ -13,9 +13,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::ops::process::{self, Ran, Tee};
 use crate::pin::grammar::CODEX_VERSION;
 use crate::shim::install::GUARD_BIN;
 
@@ -188,12 +190,19 @@ pub fn check_facts(facts: &Value) -> Vec<String> {
     problems
 }
 
+/// How long one container of the verification may take.
+const VERIFY_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// `docker ARGS` for the verification: output captured, killed after `VERIFY_TIMEOUT`.
+fn docker(args: &[&str]) -> Result<Ran, ImageError> {
+    let mut command = Command::new("docker");
+    command.args(args);
+    process::run(command, Some(VERIFY_TIMEOUT), Tee::default()).map_err(|e| ImageError(e.to_string()))
+}
+
 /// Step 5.
 pub fn verify(tag: &str) -> Result<Value, ImageError> {
-    let output = Command::new("docker")
-        .args(["run", "--rm", "--env", "OPENCLAW_MODEL=image-verification", tag, "--verify-image"])
-        .output()
-        .map_err(|e| ImageError(format!("cannot run docker: {e}")))?;
+    let output = docker(&["run", "--rm", "--env", "OPENCLAW_MODEL=image-verification", tag, "--verify-image"])?;
     if !output.status.success() {
         return fail(format!(
             "running {tag} --verify-image failed: {}",
@@ -206,18 +215,12 @@ pub fn verify(tag: &str) -> Result<Value, ImageError> {
     if !problems.is_empty() {
         return fail(format!("{tag} is not a valid OpenClaw image: {}", problems.join("; ")));
     }
-    let requirements = Command::new("docker")
-        .args(["run", "--rm", "--entrypoint", "cat", tag, crate::gate::REQUIREMENTS_PATH])
-        .output()
-        .map_err(|e| ImageError(format!("cannot run docker: {e}")))?;
+    let requirements = docker(&["run", "--rm", "--entrypoint", "cat", tag, crate::gate::REQUIREMENTS_PATH])?;
     if !crate::gate::requirements::name_the_gate(&String::from_utf8_lossy(&requirements.stdout)) {
         return fail(format!("{tag}: {} does not force the model gate", crate::gate::REQUIREMENTS_PATH));
     }
     let gate = gate_tag(tag);
-    let printed = Command::new("docker")
-        .args(["run", "--rm", &gate, "requirements"])
-        .output()
-        .map_err(|e| ImageError(format!("cannot run docker: {e}")))?;
+    let printed = docker(&["run", "--rm", &gate, "requirements"])?;
     if !printed.status.success() || !crate::gate::requirements::name_the_gate(&String::from_utf8_lossy(&printed.stdout))
     {
         return fail(format!(

@@ -9,11 +9,12 @@ use std::path::PathBuf;
 use super::docker::{Docker, PROBE_TIMEOUT};
 use super::helper::{self, Op, Reply, DEST_MOUNT, SOURCE_MOUNT};
 use super::preflight::{Checked, Resolved};
-use super::volume::{self, Change, Login};
+use super::volume::{self, Change};
 use super::{
     exit, fail, helper_failure, unique, Failure, Options, Run, Step, DEST_LABEL, HELPER_BIN_VAR, HELPER_REPOSITORY,
     PREFIX, ROLE_LABEL,
 };
+use crate::ops::codex_auth::Login;
 
 /// What the helper found, and the image it runs from for the rest of the run.
 pub(super) struct Plan {
