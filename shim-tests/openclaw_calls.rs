@@ -57,6 +57,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::gate::{etc_for_gate, gate_binary, EtcCodex, Gate};
+use support::jsonrpc::Client;
 use support::mock_api::{MockApi, Reply};
 use support::{finished_within, Tree, PIN};
 
@@ -685,5 +686,222 @@ fn skill_full_auto_stays_rejected() {
             );
         }
         assert!(world.mock.requests().is_empty(), "{layer:?}");
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Form 3: the Codex harness, `OPENCLAW_CODEX_APP_SERVER_BIN app-server --listen stdio://`.
+// ------------------------------------------------------------------------------------------------
+
+/// OpenClaw's harness policy modes (`resolveCodexAppServerRuntimeOptions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HarnessMode {
+    /// approval `never`, sandbox `danger-full-access`, reviewer `user` (the default).
+    Yolo,
+    /// approval `on-request`, sandbox `workspace-write`, reviewer `auto_review`.
+    Guardian,
+}
+
+impl HarnessMode {
+    fn policy(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            HarnessMode::Yolo => ("never", "danger-full-access", "user"),
+            HarnessMode::Guardian => ("on-request", "workspace-write", "auto_review"),
+        }
+    }
+}
+
+/// `OPENCLAW_CODEX_APP_SERVER_BIN` (the shim, or the real codex alone for the control) started as
+/// the harness starts it, initialized as `buildCodexAppServerInitializeParams` does.
+fn harness(world: &World) -> Client {
+    let bin = match world.layer {
+        Layer::Control => support::real_codex_binary(),
+        _ => world.tree.root.path().join("shim/codex"),
+    };
+    let mut client = Client::start(world.command(&bin, &["app-server", "--listen", "stdio://"]));
+    let initialize = json!({
+        "clientInfo": {"name": "openclaw", "title": "OpenClaw", "version": "2026.11.30"},
+        "capabilities": {"experimentalApi": true,
+            "optOutNotificationMethods": ["account/login/completed", "app/list/updated", "command/exec/outputDelta",
+                "deprecationNotice", "fs/changed", "mcpServer/startupStatus/updated", "process/outputDelta"]},
+    });
+    let reply = client.request(0, "initialize", initialize);
+    assert!(reply.get("result").is_some(), "initialize: {reply}");
+    client.send(json!({"method": "initialized"}));
+    client
+}
+
+/// `thread/start` then `turn/start` as `buildThreadStartParams` and `buildTurnStartParams` build
+/// them for `model`; returns the thread/start reply and the turn/start reply (the turn ended), and
+/// how many approval requests reached the client (each declined, as OpenClaw's bridge may).
+fn harness_turn(client: &mut Client, world: &World, mode: HarnessMode, model: &str) -> (Value, Value, usize) {
+    let (approval, sandbox, reviewer) = mode.policy();
+    let cwd = world.work.display().to_string();
+    let started = client.request(
+        1,
+        "thread/start",
+        json!({
+            "model": model, "cwd": cwd, "approvalPolicy": approval, "approvalsReviewer": reviewer,
+            "sandbox": sandbox, "serviceName": "OpenClaw", "config": {"features.code_mode": true},
+            "developerInstructions": "Running inside OpenClaw. Use dynamic tools for messaging, cron, sessions, media, gateway, and nodes when available.",
+            "dynamicTools": [], "experimentalRawEvents": true, "persistExtendedHistory": true,
+        }),
+    );
+    let Some(thread) = started.get("result").map(|r| r["thread"]["id"].clone()) else {
+        return (started, Value::Null, 0);
+    };
+    let sandbox_policy = match mode {
+        HarnessMode::Yolo => json!({"type": "dangerFullAccess"}),
+        HarnessMode::Guardian => json!({"type": "workspaceWrite", "writableRoots": [cwd], "networkAccess": false}),
+    };
+    let turn = client.request(
+        2,
+        "turn/start",
+        json!({
+            "threadId": thread, "input": [{"type": "text", "text": PROMPT, "text_elements": []}], "cwd": cwd,
+            "approvalPolicy": approval, "approvalsReviewer": reviewer, "sandboxPolicy": sandbox_policy,
+            "model": model, "effort": null,
+            "collaborationMode": {"mode": "default", "settings": {"model": model, "reasoning_effort": null, "developer_instructions": null}},
+        }),
+    );
+    let mut asked = 0;
+    if let Some(id) = turn.get("result").map(|r| r["turn"]["id"].clone()) {
+        loop {
+            let next = client.wait_for("an approval request or turn/completed", |m| {
+                (m["method"] == "turn/completed" && m["params"]["turn"]["id"] == id)
+                    || (m["method"].as_str().is_some_and(|m| m.contains("Approval")) && m.get("id").is_some())
+            });
+            if next["method"] == "turn/completed" {
+                break;
+            }
+            client.seen.retain(|m| m != &next);
+            client.send(json!({"id": next["id"], "result": {"decision": "decline"}}));
+            asked += 1;
+        }
+    }
+    (started, turn, asked)
+}
+
+fn audit_actions(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|r| r["OPENCLAW_ACTION"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn harness_thread_and_turn_run_on_the_pin() {
+    for layer in [Layer::Control, Layer::Force, Layer::Reject] {
+        let world = World::new(layer, Login::ApiKey, vec![]);
+        let mut client = harness(&world);
+        let (started, turn, _) = harness_turn(&mut client, &world, HarnessMode::Yolo, OTHER);
+        let (status, stderr) = client.finish();
+        let case = format!("harness yolo, model {OTHER} ({layer:?})");
+        assert!(status.success(), "{case}: {status:?}: {stderr}");
+        match layer {
+            Layer::Reject => {
+                assert_eq!(started["error"]["code"], -32600, "{case}: {started}");
+                let message = started["error"]["message"].as_str().unwrap();
+                assert!(message.contains(OTHER) && message.contains(PIN), "{case}: {message}");
+                assert!(world.models().is_empty(), "{case}: {:?}", world.models());
+            }
+            _ => {
+                assert!(turn.get("result").is_some(), "{case}: {started} {turn}");
+                let outcome = Outcome { code: status.code(), stdout: String::new(), stderr: stderr.clone() };
+                check_pinned(&world, &outcome, &case, false);
+                if layer == Layer::Force {
+                    assert_eq!(started["result"]["model"], PIN, "{case}: {started}");
+                    assert!(audit_actions(&stderr).iter().filter(|a| *a == "forced").count() >= 2, "{case}: {stderr}");
+                }
+            }
+        }
+    }
+    // OpenClaw configured with the pin: nothing to refuse in reject mode (its config, dynamic tools,
+    // raw events, collaboration mode all pass), and the turn runs on the pin.
+    let world = World::new(Layer::Reject, Login::ApiKey, vec![]);
+    let mut client = harness(&world);
+    let (started, turn, _) = harness_turn(&mut client, &world, HarnessMode::Yolo, PIN);
+    let (status, stderr) = client.finish();
+    assert!(started.get("result").is_some() && turn.get("result").is_some(), "{started} {turn} {stderr}");
+    let outcome = Outcome { code: status.code(), stdout: String::new(), stderr };
+    check_pinned(&world, &outcome, "harness yolo, model PIN (reject)", false);
+}
+
+/// Guardian mode: each escalation is reviewed by a `guardian` sub-agent on a model codex picks
+/// (`codex-auto-review`), which no argv or JSON-RPC field names. Held by the gate alone: with it
+/// deployed the guard leaves `auto_review` as OpenClaw asked, and the gate pins (force) or refuses
+/// (reject) the reviewer's request. Control: the real codex alone reviews on the other model.
+#[test]
+fn harness_guardian_review_never_runs_on_another_model() {
+    for layer in [Layer::Control, Layer::Force, Layer::Reject] {
+        let world = World::new(layer, Login::ApiKey, vec![Reply::escalating_command()]);
+        let mut client = harness(&world);
+        // Reject mode: OpenClaw configured with the pin (a model of its own is refused, above).
+        let model = if layer == Layer::Reject { PIN } else { OTHER };
+        let (started, turn, asked) = harness_turn(&mut client, &world, HarnessMode::Guardian, model);
+        let (status, stderr) = client.finish();
+        let case = format!("harness guardian ({layer:?})");
+        assert!(
+            status.success() && started.get("result").is_some() && turn.get("result").is_some(),
+            "{case}: {started} {turn} {stderr}"
+        );
+        assert_eq!(asked, 0, "{case}: the reviewer decided, not the client");
+        let requests = world.mock.requests();
+        let reviewed = |r: &support::mock_api::Request| r.subagent.as_deref() == Some("guardian");
+        match layer {
+            Layer::Control => assert!(
+                requests.iter().any(|r| reviewed(r) && r.model.as_deref() != Some(PIN)),
+                "{case}: the control's review ran on no other model: {requests:?}"
+            ),
+            Layer::Force => {
+                assert!(requests.iter().any(reviewed), "{case}: the review ran: {requests:?}");
+                let outcome = Outcome { code: status.code(), stdout: String::new(), stderr };
+                check_pinned(&world, &outcome, &case, true);
+            }
+            Layer::Reject => {
+                assert!(world.models().iter().all(|m| m.as_deref() == Some(PIN)), "{case}: {requests:?}");
+                assert!(!requests.iter().any(reviewed), "{case}: a review on another model got through: {requests:?}");
+                assert!(world.gate_actions().iter().any(|a| a == "rejected"), "{case}: the gate refused nothing");
+                assert!(!world.work.join("escalated").exists(), "{case}: the escalated command ran unreviewed");
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Form 4: ACP (`@zed-industries/codex-acp` links codex-core; no `codex` binary, no shim, no guard).
+// ------------------------------------------------------------------------------------------------
+
+/// Its closest stand-in: the real binary run by path, with no shim anywhere on PATH. Codex-core reads
+/// the same `/etc/codex/requirements.toml`, so only the gate holds it: force pins the request on
+/// the wire, reject refuses it and codex fails with the gate's message. Control: another model.
+#[test]
+fn acp_stand_in_is_held_by_the_gate_alone() {
+    let args = ["exec", "--json", "--skip-git-repo-check", "--model", OTHER, PROMPT];
+    for layer in [Layer::Control, Layer::Force, Layer::Reject] {
+        let world = World::new(layer, Login::ApiKey, vec![]);
+        let no_shim = std::env::join_paths(["/usr/local/bin", "/usr/bin", "/bin"]).unwrap();
+        let mut child = world
+            .command(&support::real_codex_binary(), &args)
+            .env("PATH", no_shim)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (stdout, stderr) = (drain(child.stdout.take().unwrap()), drain(child.stderr.take().unwrap()));
+        let status = finished_within(&mut child, TIMEOUT).expect("codex ends");
+        let outcome = Outcome { code: status.code(), stdout: stdout.text(), stderr: stderr.text() };
+        let case = format!("ACP stand-in, model {OTHER} ({layer:?})");
+        if layer == Layer::Reject {
+            assert_ne!(outcome.code, Some(0), "{case}: {outcome:?}");
+            assert!(world.models().is_empty(), "{case}: {:?}", world.models());
+            assert!(outcome.stdout.contains("openclaw model gate: refused"), "{case}: {outcome:?}");
+            assert!(world.gate_actions().iter().any(|a| a == "rejected"), "{case}");
+        } else {
+            check_pinned(&world, &outcome, &case, true);
+            assert_jsonl_shape(&outcome, &case);
+        }
     }
 }
