@@ -905,3 +905,50 @@ fn acp_stand_in_is_held_by_the_gate_alone() {
         }
     }
 }
+
+/// `modelProvider`, which the harness sends for a provider other than its `codex` one
+/// (`resolveCodexAppServerModelProvider`: `"openai"` for `openai-codex` with an API-key login): a
+/// provider choice, cleared in force (the turn runs on the pin at the configured provider) and
+/// refused in reject. Control: the real codex alone under requirements.toml keeps the provider the
+/// requirements force, so with the gate deployed the field changes nothing; the guard refuses it in
+/// reject mode all the same (its rule: every provider choice), which OpenClaw avoids with its
+/// `codex` provider.
+#[test]
+fn harness_model_provider_is_cleared_or_refused() {
+    for layer in [Layer::Control, Layer::Force, Layer::Reject] {
+        let world = World::new(layer, Login::ApiKey, vec![]);
+        let mut client = harness(&world);
+        let cwd = world.work.display().to_string();
+        let started = client.request(
+            1,
+            "thread/start",
+            json!({"model": PIN, "modelProvider": "openai", "cwd": cwd, "approvalPolicy": "never",
+                "approvalsReviewer": "user", "sandbox": "danger-full-access", "serviceName": "OpenClaw"}),
+        );
+        let case = format!("harness modelProvider openai ({layer:?})");
+        match layer {
+            Layer::Reject => {
+                assert_eq!(started["error"]["code"], -32600, "{case}: {started}");
+                client.finish();
+                assert!(world.models().is_empty(), "{case}");
+            }
+            _ => {
+                let Some(thread) = started.get("result").map(|r| r["thread"]["id"].clone()) else {
+                    panic!("{case}: {started}")
+                };
+                assert_eq!(started["result"]["modelProvider"], "openclaw-model-gate", "{case}: {started}");
+                let turn = client.request(
+                    2,
+                    "turn/start",
+                    json!({"threadId": thread, "input": [{"type": "text", "text": PROMPT, "text_elements": []}]}),
+                );
+                let id = turn["result"]["turn"]["id"].clone();
+                client
+                    .wait_for("turn/completed", |m| m["method"] == "turn/completed" && m["params"]["turn"]["id"] == id);
+                client.finish();
+                let models = world.models();
+                assert!(!models.is_empty() && models.iter().all(|m| m.as_deref() == Some(PIN)), "{case}: {models:?}");
+            }
+        }
+    }
+}
