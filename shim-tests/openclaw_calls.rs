@@ -10,7 +10,8 @@
 //!    -c service_tier="fast" --skip-git-repo-check`, `modelArg: --model`, `imageArg: --image`
 //!    (`imageMode: repeat`), `systemPromptFileConfigArg: -c`, `systemPromptFileConfigKey:
 //!    model_instructions_file`, `input: arg`, `sessionIdFields: [thread_id]`.
-//!    `src/agents/cli-runner/helpers.ts` (newest stored version, `buildCliArgs`): base args, then
+//!    `src/agents/cli-runner/helpers.ts` (the newest stored version; the index gave no commit for
+//!    it), `buildCliArgs`: base args (with `-c mcp_servers=…` appended: `MCP_SERVERS`), then
 //!    `--model ID` (fresh *and* resume; the versions @ afc285e6be1735543e39d853422b1f2b3e921e54 and
 //!    00463892e760f02de554608ad588cdbec955013b pass it only on a fresh run), then
 //!    `-c model_instructions_file="FILE"` (fresh only), then the prompt, then `--image FILE` per
@@ -144,8 +145,9 @@ impl World {
                 let auth = json!({"OPENAI_API_KEY": null, "last_refresh": "2026-12-01T00:00:00.000Z",
                     "tokens": {"access_token": jwt, "refresh_token": "rt-openclaw", "account_id": "acct-openclaw",
                     "id_token": jwt}});
-                std::fs::write(home.join("auth.json"), format!("{}\n", serde_json::to_string_pretty(&auth).unwrap()))
-                    .unwrap();
+                let file = home.join("auth.json");
+                std::fs::write(&file, format!("{}\n", serde_json::to_string_pretty(&auth).unwrap())).unwrap();
+                std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
                 home
             }
             Login::ApiKey => {
@@ -467,6 +469,7 @@ fn cli_fresh_args(world: &World, model: &str) -> Vec<String> {
     ]
     .map(str::to_owned)
     .to_vec();
+    args.extend(["-c".to_owned(), MCP_SERVERS.to_owned()]);
     args.extend(["--model".to_owned(), model.to_owned()]);
     args.extend(["-c".to_owned(), format!("model_instructions_file=\"{}\"", system_prompt.display())]);
     args.push(PROMPT.to_owned());
@@ -489,12 +492,19 @@ fn cli_resume_args(session: &str, model: Option<&str>) -> Vec<String> {
     ]
     .map(str::to_owned)
     .to_vec();
+    args.extend(["-c".to_owned(), MCP_SERVERS.to_owned()]);
     if let Some(model) = model {
         args.extend(["--model".to_owned(), model.to_owned()]);
     }
     args.push("And the tests?".to_owned());
     args
 }
+
+/// `bundleMcp: true`, `bundleMcpMode: codex-config-overrides`: `injectCodexMcpConfigArgs`
+/// (`src/agents/cli-runner/bundle-mcp-codex.ts` @ 43500c410c0ab3e288a4736270a6671675efc5c5)
+/// appends `-c mcp_servers=<inline TOML>` to the backend's args, OpenClaw's loopback MCP server for
+/// its own tools. Here a server that exits at once (codex reports it and goes on).
+const MCP_SERVERS: &str = r#"mcp_servers={ openclaw = { command = "/bin/true", args = ["--openclaw-mcp"] } }"#;
 
 fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
