@@ -722,7 +722,8 @@ impl HarnessMode {
 }
 
 /// `OPENCLAW_CODEX_APP_SERVER_BIN` (the shim, or the real codex alone for the control) started as
-/// the harness starts it, initialized as `buildCodexAppServerInitializeParams` does.
+/// the harness starts it, initialized as `buildCodexAppServerInitializeParams` does (its
+/// notification opt-outs in part: the index held the list truncated).
 fn harness(world: &World) -> Client {
     let bin = match world.layer {
         Layer::Control => support::real_codex_binary(),
@@ -733,7 +734,9 @@ fn harness(world: &World) -> Client {
         "clientInfo": {"name": "openclaw", "title": "OpenClaw", "version": "2026.11.30"},
         "capabilities": {"experimentalApi": true,
             "optOutNotificationMethods": ["account/login/completed", "app/list/updated", "command/exec/outputDelta",
-                "deprecationNotice", "fs/changed", "mcpServer/startupStatus/updated", "process/outputDelta"]},
+                "deprecationNotice", "fs/changed", "mcpServer/startupStatus/updated", "process/outputDelta"],
+            "extensions": {"openai/standard-form-input": {}, "openai/form": {},
+                "io.modelcontextprotocol/ui": {"mimeTypes": ["text/html;profile=mcp-app"]}}},
     });
     let reply = client.request(0, "initialize", initialize);
     assert!(reply.get("result").is_some(), "initialize: {reply}");
@@ -960,5 +963,54 @@ fn harness_model_provider_is_cleared_or_refused() {
                 assert!(!models.is_empty() && models.iter().all(|m| m.as_deref() == Some(PIN)), "{case}: {models:?}");
             }
         }
+    }
+}
+
+/// The harness's next turn in a new app-server (`startOrResumeThread` with a stored binding):
+/// `thread/resume` {threadId, model, approvalPolicy, approvalsReviewer, sandbox, config,
+/// developerInstructions, persistExtendedHistory} of a thread recorded on OpenClaw's other model
+/// without the layers, in the same CODEX_HOME. Force: the turn runs on the pin; reject: a resume
+/// naming `OTHER` is refused, one naming the pin runs on it. Control: the resumed thread runs on
+/// `OTHER`.
+#[test]
+fn harness_resumed_thread_runs_on_the_pin() {
+    for (layer, model) in [(Layer::Control, OTHER), (Layer::Force, OTHER), (Layer::Reject, OTHER), (Layer::Reject, PIN)]
+    {
+        let recorder = World::new(Layer::Control, Login::ApiKey, vec![]);
+        let mut client = harness(&recorder);
+        let (started, _, _) = harness_turn(&mut client, &recorder, HarnessMode::Yolo, OTHER);
+        client.finish();
+        let thread = started["result"]["thread"]["id"].clone();
+        assert!(thread.is_string(), "recording: {started}");
+        let world = recorder.relayered(layer);
+        let mut client = harness(&world);
+        let resumed = client.request(
+            1,
+            "thread/resume",
+            json!({"threadId": thread, "model": model, "approvalPolicy": "never", "approvalsReviewer": "user",
+                "sandbox": "danger-full-access", "config": {"features.code_mode": true},
+                "developerInstructions": "Running inside OpenClaw.", "persistExtendedHistory": true}),
+        );
+        let case = format!("harness thread/resume, model {model} ({layer:?})");
+        if layer == Layer::Reject && model != PIN {
+            assert_eq!(resumed["error"]["code"], -32600, "{case}: {resumed}");
+            client.finish();
+            assert!(world.models().is_empty(), "{case}: {:?}", world.models());
+            continue;
+        }
+        assert!(resumed.get("result").is_some(), "{case}: {resumed}");
+        let turn = client.request(
+            2,
+            "turn/start",
+            json!({"threadId": thread, "input": [{"type": "text", "text": "And the tests?", "text_elements": []}],
+                "model": model, "collaborationMode": {"mode": "default",
+                "settings": {"model": model, "reasoning_effort": null, "developer_instructions": null}}}),
+        );
+        let id = turn["result"]["turn"]["id"].clone();
+        assert!(id.is_string(), "{case}: {turn}");
+        client.wait_for("turn/completed", |m| m["method"] == "turn/completed" && m["params"]["turn"]["id"] == id);
+        let (status, stderr) = client.finish();
+        let outcome = Outcome { code: status.code(), stdout: String::new(), stderr };
+        check_pinned(&world, &outcome, &case, false);
     }
 }
