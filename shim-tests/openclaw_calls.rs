@@ -253,7 +253,7 @@ impl World {
     /// `COMMAND` as the skill's bash tool runs it (`pty:true`): `sh -c COMMAND` on a terminal (a
     /// PTY by util-linux `script`, 40×120). The terminal's input stays open until `done` says the
     /// call did its work (the interactive TUI ends at EOF) or the command ends.
-    /// `answers`: what the operator (OpenClaw's `process submit`) types once the screen shows a text.
+    /// `answers`: what the agent (OpenClaw's `process submit`) types once the screen shows a text.
     fn in_pty(&self, shell_command: &str, answers: &[(&str, &[u8])], done: impl Fn(&str, &MockApi) -> bool) -> Outcome {
         let inner = format!("stty rows 40 cols 120; {shell_command}");
         let mut child = self
@@ -266,13 +266,17 @@ impl World {
         let mut input = child.stdin.take().unwrap();
         let (stdout, stderr) = (drain(child.stdout.take().unwrap()), drain(child.stderr.take().unwrap()));
         let deadline = Instant::now() + TIMEOUT;
-        let mut answered = vec![false; answers.len()];
+        let mut answered: Vec<Option<Instant>> = vec![None; answers.len()];
         while child.try_wait().unwrap().is_none() && !done(&stdout.text(), &self.mock) {
             let screen = plain(&stdout.text());
+            // A key typed before the program reads its terminal is lost (seen on a loaded
+            // machine): until the call has made its first model request, answer again every 2 s.
+            let waiting = !self.mock.requests().iter().any(|r| r.path.ends_with("/responses"));
             for ((trigger, reply), sent) in answers.iter().zip(answered.iter_mut()) {
-                if !*sent && screen.contains(trigger) {
+                let due = sent.is_none_or(|at| waiting && at.elapsed() > Duration::from_secs(2));
+                if due && screen.contains(trigger) {
                     input.write_all(reply).unwrap();
-                    *sent = true;
+                    *sent = Some(Instant::now());
                 }
             }
             if Instant::now() > deadline {
