@@ -28,7 +28,7 @@ codex-cli:
 
 # Integration suites (Cargo.toml's [[test]] targets): those run against the static bins `make shim`
 # stages (what ships), and the others. `lint` fails when a target is in neither list.
-STATIC_SUITES := shim audit real_codex conformance app_server model_gate differential
+STATIC_SUITES := shim audit real_codex conformance app_server model_gate differential openclaw_calls
 OTHER_SUITES := image compose bootstrap app_server_schema rewrite_props
 
 ## test: every test (unit, integration, the suites against the static bins, the real Codex CLI)

@@ -21,7 +21,7 @@ use bypass_env::{Script, World};
 use serde_json::{json, Value};
 use support::gate::{gate_binary, EtcCodex, Gate};
 use support::mock_api::MockApi;
-use support::PIN;
+use support::{finished_within, PIN};
 
 const OTHER: &str = "gpt-other-by-caller";
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -118,23 +118,6 @@ impl Run {
 
     fn audit_actions(&self) -> Vec<String> {
         self.gate().audit_records().iter().map(|r| r["OPENCLAW_ACTION"].as_str().unwrap().to_owned()).collect()
-    }
-}
-
-/// The child's exit status once it ends, or `None` if it is still running after `limit` (then
-/// killed).
-fn finished_within(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

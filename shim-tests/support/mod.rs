@@ -7,6 +7,7 @@ use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 pub const PIN: &str = "gpt-pin";
 
@@ -206,6 +207,7 @@ pub mod compose_stack;
 pub mod docker;
 pub mod etc_codex;
 pub mod gate;
+pub mod jsonrpc;
 pub mod mock_api;
 
 /// The real Codex CLI: `CODEX_BIN`, else the copy `packaging/fetch-codex.sh` caches.
@@ -226,4 +228,21 @@ pub fn real_codex_binary() -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The child's exit status once it ends, or `None` if it is still running after `limit` (then
+/// killed).
+pub fn finished_within(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

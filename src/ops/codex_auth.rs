@@ -1,6 +1,7 @@
 //! What a Codex `auth.json` holds. `codex login status` exits 0 for `{}` ("Logged in using
 //! ChatGPT"), so exit 0 alone is no proof of a credential; this reads the file itself.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +42,43 @@ pub fn credential(auth_json: &str) -> Result<Credential, AuthError> {
         return Ok(Credential::ChatGpt);
     }
     Err(AuthError::NoCredential)
+}
+
+/// What an `auth.json` holds, as reported to the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Login {
+    Absent,
+    ApiKey,
+    Chatgpt,
+    /// Present, but no credential in it (`{}`, not JSON, truncated).
+    NoCredential,
+}
+
+impl Login {
+    pub fn of(auth: Option<&[u8]>) -> Login {
+        let Some(bytes) = auth else {
+            return Login::Absent;
+        };
+        match std::str::from_utf8(bytes).map(credential) {
+            Ok(Ok(Credential::ApiKey)) => Login::ApiKey,
+            Ok(Ok(Credential::ChatGpt)) => Login::Chatgpt,
+            _ => Login::NoCredential,
+        }
+    }
+
+    pub fn has_credential(self) -> bool {
+        matches!(self, Login::ApiKey | Login::Chatgpt)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Login::Absent => "no auth.json",
+            Login::ApiKey => "an API-key login",
+            Login::Chatgpt => "a ChatGPT login",
+            Login::NoCredential => "an auth.json without a credential",
+        }
+    }
 }
 
 #[cfg(test)]

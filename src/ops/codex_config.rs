@@ -10,8 +10,7 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, Item, Table, TableLike};
@@ -20,7 +19,8 @@ pub const CONFIG_PATH_VAR: &str = "CODEX_CONFIG_PATH";
 pub const TEMPLATE_PATH_VAR: &str = "CODEX_TEMPLATE_PATH";
 /// Where the image ships the template.
 pub const DEFAULT_TEMPLATE_PATH: &str = "/etc/codex/config.toml";
-pub const CONFIG_MODE: u32 = 0o640;
+use crate::ops::fs_atomic::write_atomically;
+pub use crate::ops::fs_atomic::CONFIG_MODE;
 
 #[derive(Debug)]
 pub enum ConfigError {
@@ -160,26 +160,6 @@ pub fn apply(target: &Path, template_path: &Path, model: &str) -> Result<Applied
     }
     write_atomically(target, wanted.as_bytes()).map_err(write_error)?;
     Ok(Applied::Written)
-}
-
-/// Temp file in the same directory, fsync, rename over `target`, fsync the directory.
-pub fn write_atomically(target: &Path, content: &[u8]) -> std::io::Result<()> {
-    let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let name = target.file_name().unwrap_or_default().to_string_lossy();
-    let temp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(CONFIG_MODE).open(&temp)?;
-        file.write_all(content)?;
-        file.set_permissions(fs::Permissions::from_mode(CONFIG_MODE))?; // whatever the umask
-        file.sync_all()?;
-        fs::rename(&temp, target)?;
-        fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result
 }
 
 #[cfg(test)]

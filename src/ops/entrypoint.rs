@@ -18,10 +18,9 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Output, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -30,6 +29,7 @@ use crate::audit::{self, Action, Event};
 use crate::exit::entrypoint as exit;
 use crate::ops::codex_auth::{self, AuthError};
 use crate::ops::codex_config::{self, Applied, ConfigError};
+use crate::ops::process::{self, Tee};
 use crate::pin::policy::{Policy, PolicyError};
 use crate::shim::locate::{self, CODEX_NAME};
 
@@ -153,35 +153,6 @@ pub fn codex_home() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env("HOME").unwrap_or_else(|| OsString::from("/home/app"))).join(".codex"))
 }
 
-/// Runs `command`, killing it after `timeout`; stdout and stderr captured.
-fn output_within(mut command: Command, timeout: Duration) -> std::io::Result<Output> {
-    let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
-    let (mut out, mut err) = (child.stdout.take().expect("piped"), child.stderr.take().expect("piped"));
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err.read_to_end(&mut buf);
-        buf
-    });
-    let deadline = std::time::Instant::now() + timeout;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if std::time::Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("no answer within {timeout:?}")));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Ok(Output { status, stdout: out_reader.join().unwrap_or_default(), stderr: err_reader.join().unwrap_or_default() })
-}
-
 fn first_line(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_owned()
 }
@@ -195,7 +166,7 @@ fn last_line(bytes: &[u8]) -> String {
 fn check_login(home: &Path) -> Result<(), StartupError> {
     let mut command = Command::new(CODEX_NAME);
     command.args(["login", "status"]).env("CODEX_HOME", home);
-    let output = output_within(command, CHECK_TIMEOUT)
+    let output = process::run(command, Some(CHECK_TIMEOUT), Tee::default())
         .map_err(|e| StartupError::LoginStatus { home: home.into(), detail: format!("cannot run codex: {e}") })?;
     if !output.status.success() {
         let said = [last_line(&output.stderr), last_line(&output.stdout)].into_iter().find(|l| !l.is_empty());
@@ -265,7 +236,7 @@ pub fn ask_shim() -> Result<Value, StartupError> {
     let mut command = Command::new(CODEX_NAME);
     command.arg("--version").env("OPENCLAW_SHIM_EXPLAIN", "1");
     let not_the_shim = |answer: String| StartupError::NotTheShim { found: codex_on_path(), answer };
-    let output = output_within(command, CHECK_TIMEOUT).map_err(|e| not_the_shim(e.to_string()))?;
+    let output = process::run(command, Some(CHECK_TIMEOUT), Tee::default()).map_err(|e| not_the_shim(e.to_string()))?;
     let plan: Value = match serde_json::from_slice(&output.stdout) {
         Ok(plan @ Value::Object(_)) if plan.get("grammar_version").is_some() => plan,
         _ => return Err(not_the_shim(first_line(&output.stdout))),
@@ -401,7 +372,7 @@ pub fn image_facts() -> Value {
     let real_version = plan.as_ref().ok().and_then(|p| p["real_codex"].as_str().map(PathBuf::from)).and_then(|real| {
         let mut command = Command::new(real);
         command.arg("--version");
-        output_within(command, CHECK_TIMEOUT).ok().map(|o| first_line(&o.stdout))
+        process::run(command, Some(CHECK_TIMEOUT), Tee::default()).ok().map(|o| first_line(&o.stdout))
     });
     json!({
         "uid": uid.as_raw(),
@@ -417,7 +388,7 @@ pub fn image_facts() -> Value {
         "node_version": on_path("node").and_then(|node| {
             let mut command = Command::new(node);
             command.arg("--version");
-            output_within(command, CHECK_TIMEOUT).ok().map(|o| first_line(&o.stdout))
+            process::run(command, Some(CHECK_TIMEOUT), Tee::default()).ok().map(|o| first_line(&o.stdout))
         }),
     })
 }

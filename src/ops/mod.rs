@@ -4,4 +4,6 @@ pub mod bootstrap;
 pub mod codex_auth;
 pub mod codex_config;
 pub mod entrypoint;
+pub mod fs_atomic;
 pub mod image;
+pub mod process;

@@ -2,10 +2,12 @@
 //! from a value), output captured (and streamed with `--verbose`), probes bounded by a timeout.
 
 use std::ffi::{OsStr, OsString};
-use std::io::{self, Read, Write};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::io::{self, Write};
+use std::process::{Command, ExitStatus};
+use std::time::Duration;
+
+use crate::ops::process::{self, Tee};
+pub use crate::ops::process::{tail, Ran, RunError};
 
 /// How long a read-only probe may take before it counts as failed.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -17,59 +19,6 @@ pub struct Docker {
     pub verbose: bool,
     /// `--project-directory`, `-f`, `-p` as given to us, passed to every `docker compose`.
     pub compose_globals: Vec<OsString>,
-}
-
-#[derive(Debug)]
-pub enum RunError {
-    /// `docker` is not on PATH.
-    NotFound,
-    /// `docker` could not be started for another reason.
-    Spawn(io::Error),
-    /// The command did not finish in time and was killed.
-    Timeout(Duration),
-}
-
-impl std::fmt::Display for RunError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RunError::NotFound => write!(f, "no `docker` on PATH"),
-            RunError::Spawn(e) => write!(f, "cannot run `docker`: {e}"),
-            RunError::Timeout(t) => write!(f, "`docker` did not answer within {}s", t.as_secs()),
-        }
-    }
-}
-
-/// A finished command.
-#[derive(Debug)]
-pub struct Ran {
-    pub status: ExitStatus,
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
-}
-
-impl Ran {
-    pub fn success(&self) -> bool {
-        self.status.success()
-    }
-
-    pub fn stdout_text(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
-
-    /// The last lines of stderr, for an error message (`(no output)` when empty).
-    pub fn stderr_tail(&self) -> String {
-        tail(&self.stderr)
-    }
-}
-
-/// At most the last 8 non-empty lines of `bytes`, joined with ` | `.
-pub fn tail(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    if lines.is_empty() {
-        return "(no output)".into();
-    }
-    lines[lines.len().saturating_sub(8)..].join(" | ")
 }
 
 /// `arg` as a reader can paste it into a POSIX shell (display only: nothing is ever run this way).
@@ -84,45 +33,6 @@ pub fn shell_quote(arg: &OsStr) -> String {
 
 pub fn display(args: &[OsString]) -> String {
     std::iter::once("docker".to_owned()).chain(args.iter().map(|a| shell_quote(a))).collect::<Vec<_>>().join(" ")
-}
-
-fn drain(mut from: impl Read + Send + 'static, tee: bool) -> JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut all = Vec::new();
-        let mut buf = [0u8; 8192];
-        loop {
-            match from.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if tee {
-                        let mut err = io::stderr().lock();
-                        let _ = err.write_all(&buf[..n]);
-                        let _ = err.flush();
-                    }
-                    all.extend_from_slice(&buf[..n]);
-                }
-            }
-        }
-        all
-    })
-}
-
-fn wait(child: &mut Child, timeout: Option<Duration>) -> Result<ExitStatus, RunError> {
-    let Some(timeout) = timeout else {
-        return child.wait().map_err(RunError::Spawn);
-    };
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait().map_err(RunError::Spawn)? {
-            return Ok(status);
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(RunError::Timeout(timeout));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 impl Docker {
@@ -141,13 +51,6 @@ impl Docker {
         let mut command = Command::new("docker");
         command.args(args);
         command
-    }
-
-    fn spawn(command: &mut Command) -> Result<Child, RunError> {
-        command.spawn().map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => RunError::NotFound,
-            _ => RunError::Spawn(e),
-        })
     }
 
     /// A probe: `docker ARGS` with stdin closed and output captured, killed after `timeout`. In
@@ -169,20 +72,15 @@ impl Docker {
         stream_stdout: bool,
     ) -> Result<Ran, RunError> {
         let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_owned()).collect();
-        let mut command = self.command(&args);
-        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = Self::spawn(&mut command)?;
-        let stdout = drain(child.stdout.take().expect("piped"), self.verbose && stream_stdout);
-        let stderr = drain(child.stderr.take().expect("piped"), self.verbose);
-        let status = wait(&mut child, timeout)?;
-        Ok(Ran { status, stdout: stdout.join().unwrap_or_default(), stderr: stderr.join().unwrap_or_default() })
+        let tee = Tee { stdout: self.verbose && stream_stdout, stderr: self.verbose };
+        process::run(self.command(&args), timeout, tee)
     }
 
     /// Runs `docker ARGS` on our terminal (an interactive login).
     pub fn interactive<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<ExitStatus, RunError> {
         let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_owned()).collect();
-        let mut child = Self::spawn(&mut self.command(&args))?;
-        child.wait().map_err(RunError::Spawn)
+        let mut child = process::spawn(&mut self.command(&args))?;
+        child.wait().map_err(|error| RunError::Spawn { program: "docker".into(), error })
     }
 }
 
@@ -270,14 +168,5 @@ mod tests {
         assert_eq!(shell_quote(OsStr::new("")), "''");
         assert_eq!(tail(b"a\n\n b \n"), "a | b");
         assert_eq!(tail(b""), "(no output)");
-    }
-
-    #[test]
-    fn timeouts_kill() {
-        // `sleep` stands in for a docker that hangs.
-        let mut child = Command::new("sleep").arg("5").spawn().unwrap();
-        let started = Instant::now();
-        assert!(matches!(wait(&mut child, Some(Duration::from_millis(100))), Err(RunError::Timeout(_))));
-        assert!(started.elapsed() < Duration::from_secs(4));
     }
 }

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, ValueEnum};
 use serde::{Deserialize, Serialize};
 
-use super::volume::{self, Change, ErrorKind, Login, VolumeError};
+use super::volume::{self, Change, ErrorKind, VolumeError};
+use crate::ops::codex_auth::Login;
 
 /// The hidden first argument that selects the helper.
 pub const SUBCOMMAND: &str = "__helper";

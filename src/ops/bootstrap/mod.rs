@@ -294,7 +294,7 @@ fn unique(prefix: &str) -> String {
 
 fn run_failure(e: RunError, code: Code, what: &str) -> Failure {
     match e {
-        RunError::NotFound => {
+        RunError::NotFound { .. } => {
             Failure { code: exit::DOCKER_MISSING, message: format!("cannot {what}: no `docker` on PATH") }
         }
         e => Failure { code, message: format!("cannot {what}: {e}") },

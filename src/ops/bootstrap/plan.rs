@@ -9,11 +9,12 @@ use std::path::PathBuf;
 use super::docker::{Docker, PROBE_TIMEOUT};
 use super::helper::{self, Op, Reply, DEST_MOUNT, SOURCE_MOUNT};
 use super::preflight::{Checked, Resolved};
-use super::volume::{self, Change, Login};
+use super::volume::{self, Change};
 use super::{
     exit, fail, helper_failure, unique, Failure, Options, Run, Step, DEST_LABEL, HELPER_BIN_VAR, HELPER_REPOSITORY,
     PREFIX, ROLE_LABEL,
 };
+use crate::ops::codex_auth::Login;
 
 /// What the helper found, and the image it runs from for the rest of the run.
 pub(super) struct Plan {
@@ -151,7 +152,7 @@ fn helper_binary(opts: &Options) -> Result<(PathBuf, Vec<u8>), Failure> {
         code: exit::HELPER,
         message: format!("cannot read the helper binary {}: {e}", path.display()),
     })?;
-    match crate::ops::image::has_interpreter(&bytes) {
+    match has_interpreter(&bytes) {
         Ok(false) => Ok((path, bytes)),
         Ok(true) if named => fail(
             exit::HELPER,
@@ -277,5 +278,56 @@ impl Run<'_> {
                 ran.stderr_tail()
             )),
         }
+    }
+}
+
+/// The bootstrap checks the binary it is given (`--helper-bin`, or itself) here; the bins this
+/// package builds are checked by packaging/build-static.sh.
+/// Whether an ELF64 little-endian file asks for a program interpreter (`PT_INTERP`): a dynamically
+/// linked binary does, a static one does not.
+pub fn has_interpreter(elf: &[u8]) -> Result<bool, &'static str> {
+    if elf.len() < 64 || &elf[..4] != b"\x7fELF" {
+        return Err("not an ELF file");
+    }
+    if elf[4] != 2 || elf[5] != 1 {
+        return Err("not a 64-bit little-endian ELF file");
+    }
+    let u16_at = |at: usize| u16::from_le_bytes([elf[at], elf[at + 1]]) as usize;
+    let phoff = u64::from_le_bytes(elf[0x20..0x28].try_into().unwrap()) as usize;
+    let (phentsize, phnum) = (u16_at(0x36), u16_at(0x38));
+    for i in 0..phnum {
+        let at = phoff + i * phentsize;
+        let header = elf.get(at..at + 4).ok_or("truncated program headers")?;
+        if u32::from_le_bytes(header.try_into().unwrap()) == 3 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpreter_detection() {
+        let own = std::fs::read("/proc/self/exe").unwrap();
+        // Tests are built for the host's glibc target, dynamically linked.
+        assert_eq!(has_interpreter(&own), Ok(true));
+        assert!(has_interpreter(b"#!/bin/sh\n").is_err());
+        let mut static_like = own.clone();
+        // Turn every PT_INTERP into PT_NULL: what a static binary looks like to the check.
+        let phoff = u64::from_le_bytes(static_like[0x20..0x28].try_into().unwrap()) as usize;
+        let (size, num) = (
+            u16::from_le_bytes([static_like[0x36], static_like[0x37]]) as usize,
+            u16::from_le_bytes([static_like[0x38], static_like[0x39]]) as usize,
+        );
+        for i in 0..num {
+            let at = phoff + i * size;
+            if static_like[at..at + 4] == 3u32.to_le_bytes() {
+                static_like[at..at + 4].copy_from_slice(&0u32.to_le_bytes());
+            }
+        }
+        assert_eq!(has_interpreter(&static_like), Ok(false));
     }
 }

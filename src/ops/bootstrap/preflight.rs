@@ -27,7 +27,7 @@ pub(super) struct Checked {
 pub(super) fn check(r: &mut Run) -> Result<Checked, Failure> {
     // 1. Docker CLI, daemon, Compose v2.
     let client = r.docker.run(&["--version"], Some(PROBE_TIMEOUT)).map_err(|e| match e {
-        RunError::NotFound => Failure {
+        RunError::NotFound { .. } => Failure {
             code: exit::DOCKER_MISSING,
             message:
                 "no Docker CLI: `docker` is not on PATH; install Docker (docker-ce-cli or docker.io) and run again"

@@ -32,8 +32,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ops::codex_auth::{self, AuthError, Credential};
-use crate::ops::codex_config::{write_atomically, CONFIG_MODE};
+use crate::ops::codex_auth::{self, AuthError, Credential, Login};
+use crate::ops::fs_atomic::{write_atomically, CONFIG_MODE};
 
 pub const AUTH: &str = "auth.json";
 pub const CONFIG: &str = "config.toml";
@@ -91,43 +91,6 @@ fn error(kind: ErrorKind, message: impl Into<String>) -> VolumeError {
 
 fn io_error(what: impl fmt::Display, e: io::Error) -> VolumeError {
     error(ErrorKind::Io, format!("{what}: {e}"))
-}
-
-/// What an `auth.json` holds, as reported to the host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Login {
-    Absent,
-    ApiKey,
-    Chatgpt,
-    /// Present, but no credential in it (`{}`, not JSON, truncated).
-    NoCredential,
-}
-
-impl Login {
-    pub fn of(auth: Option<&[u8]>) -> Login {
-        let Some(bytes) = auth else {
-            return Login::Absent;
-        };
-        match std::str::from_utf8(bytes).map(codex_auth::credential) {
-            Ok(Ok(Credential::ApiKey)) => Login::ApiKey,
-            Ok(Ok(Credential::ChatGpt)) => Login::Chatgpt,
-            _ => Login::NoCredential,
-        }
-    }
-
-    pub fn has_credential(self) -> bool {
-        matches!(self, Login::ApiKey | Login::Chatgpt)
-    }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            Login::Absent => "no auth.json",
-            Login::ApiKey => "an API-key login",
-            Login::Chatgpt => "a ChatGPT login",
-            Login::NoCredential => "an auth.json without a credential",
-        }
-    }
 }
 
 /// FNV-1a (64 bits) of a file's content, as recorded in `state.json`: a change detector, not a
