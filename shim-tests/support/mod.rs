@@ -202,11 +202,15 @@ impl Tree {
     }
 }
 
+pub mod argv_gen;
+pub mod bootstrap_env;
+pub mod bypass_env;
 pub mod codex_env;
 pub mod compose_stack;
 pub mod docker;
 pub mod etc_codex;
 pub mod gate;
+pub mod help_text;
 pub mod jsonrpc;
 pub mod mock_api;
 
