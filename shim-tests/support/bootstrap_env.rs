@@ -24,19 +24,8 @@ pub use openclaw_codex::ops::bootstrap::{DEST_LABEL, PREFIX as TOOL};
 
 /// A fake ChatGPT login `codex login status` accepts offline ("Logged in using ChatGPT").
 pub fn chatgpt_login() -> String {
-    fn b64(bytes: &[u8]) -> String {
-        const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-            for i in 0..=chunk.len() {
-                out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
-            }
-        }
-        out
-    }
-    let header = b64(br#"{"alg":"none","typ":"JWT"}"#);
-    let payload = b64(
+    let header = super::fake_jwt_part(br#"{"alg":"none","typ":"JWT"}"#);
+    let payload = super::fake_jwt_part(
         br#"{"email":"a@example.com","https://api.openai.com/auth":{"chatgpt_plan_type":"plus","chatgpt_account_id":"acc"}}"#,
     );
     format!(
