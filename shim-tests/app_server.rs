@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::codex_env::Setup;
+use support::etc_codex::EtcCodex;
 use support::jsonrpc::{Client, TIMEOUT};
 use support::{Tree, PIN};
 
@@ -609,8 +610,8 @@ fn without_the_gate_an_auto_review_asked_for_denies_escalations() {
 }
 
 /// With the model gate deployed (`/etc/codex/requirements.toml` forcing `openclaw-model-gate`, put
-/// there only inside a private mount namespace: a read-only overlay of a layer holding
-/// `codex/requirements.toml` over the machine's /etc, which stays untouched), the reviewer asked for
+/// there only inside a private mount namespace, `support::etc_codex`: the machine's /etc stays
+/// untouched), the reviewer asked for
 /// stays: the review runs and its request goes to the gate. Control: the same namespace with a
 /// requirements file that forces no gate denies instead.
 #[test]
@@ -618,7 +619,6 @@ fn with_the_gate_the_review_asked_for_runs_through_the_gate() {
     assert!(nix::unistd::Uid::effective().is_root(), "this test needs root (unshare -m, mount -t overlay)");
     let run = |gate: bool| {
         let setup = Setup::new(vec![support::mock_api::Reply::escalating_command()]);
-        let layer = setup.tree.dir("etc-layer");
         let requirements = if gate {
             format!(
                 "model_provider = \"openclaw-model-gate\"\n[model_providers.openclaw-model-gate]\nname = \"gate\"\nbase_url = \"{}\"\nwire_api = \"responses\"\nrequest_max_retries = 0\nstream_max_retries = 0\n",
@@ -627,9 +627,9 @@ fn with_the_gate_the_review_asked_for_runs_through_the_gate() {
         } else {
             "# no model gate (hides any requirements.toml of the machine's)\n".to_owned()
         };
-        std::fs::create_dir_all(layer.join("codex")).unwrap();
-        std::fs::write(layer.join("codex/requirements.toml"), requirements).unwrap();
-        let mut command = Command::new(on_test_path("unshare"));
+        let etc = EtcCodex::empty();
+        std::fs::write(etc.codex_dir().join("requirements.toml"), requirements).unwrap();
+        let mut command = etc.command(&setup.tree.root.path().join("shim/codex"));
         command
             .env_clear()
             .env("PATH", setup.tree.path_of(&["shim", "real"]))
@@ -640,11 +640,7 @@ fn with_the_gate_the_review_asked_for_runs_through_the_gate() {
             .env("HOME", setup.tree.root.path())
             .env("TMPDIR", setup.tree.dir("tmp"))
             .current_dir(setup.tree.root.path())
-            .args(["-m", "--propagation", "private", "/bin/sh", "-c"])
-            .arg("\"$2\" -t overlay overlay -o lowerdir=\"$0\":/etc /etc && exec \"$1\" app-server")
-            .arg(&layer)
-            .arg(setup.tree.root.path().join("shim/codex"))
-            .arg(on_test_path("mount"));
+            .arg("app-server");
         let mut client = Client::start(command);
         client.initialize(Value::Null);
         let start = json!({"approvalPolicy": "on-request", "approvalsReviewer": "auto_review", "sandbox": "read-only"});
@@ -662,13 +658,4 @@ fn with_the_gate_the_review_asked_for_runs_through_the_gate() {
     assert!(!stderr.contains("every escalation is denied"), "{stderr}");
     assert!(requests.iter().all(|r| r.path.starts_with("/gate/v1/")), "every request went to the gate: {requests:?}");
     assert!(requests.iter().any(|r| r.subagent.as_deref() == Some("guardian")), "the review ran: {requests:?}");
-}
-
-/// `name` found on the test's own PATH (the commands under test run with a PATH of their own).
-fn on_test_path(name: &str) -> std::path::PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| panic!("{name} is not on PATH (util-linux)"))
 }

@@ -8,8 +8,6 @@
 //! prints a loud SKIPPED line (OPENCLAW_REQUIRE_DOCKER=1 makes that a failure).
 //! `OPENCLAW_BOOTSTRAP_SCENARIOS=a,b` runs only the scenarios whose names contain a or b.
 
-#[path = "support/bootstrap_env.rs"]
-mod bootstrap_env;
 mod support;
 
 use std::io::{BufRead, BufReader};
@@ -18,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
-use bootstrap_env::*;
+use support::bootstrap_env::*;
 use support::docker::{self, docker, docker_ok, unique, Cleanup};
 
 const STEP_DELAY_VAR: &str = "OPENCLAW_BOOTSTRAP_TEST_STEP_DELAY_MS";

@@ -2,17 +2,12 @@
 
 mod support;
 
-#[path = "support/bypass_env.rs"]
-mod bypass_env;
-#[path = "support/help_text.rs"]
-mod help_text;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use bypass_env::{Script, World};
-use help_text::{HelpPage, Values};
 use openclaw_codex::pin::grammar::{Arity, CommandSpec, OptSpec, ROOT};
+use support::bypass_env::{Script, World};
+use support::help_text::{HelpPage, Values};
 use support::mock_api::Request;
 use support::PIN;
 
@@ -213,7 +208,7 @@ fn grammar_table_matches_the_real_cli_help() {
                     let mut problems = Vec::new();
                     for (path, spec) in chunk {
                         match real_help(home, path) {
-                            Ok(text) => problems.extend(compare(path, spec, &help_text::parse(&text))),
+                            Ok(text) => problems.extend(compare(path, spec, &support::help_text::parse(&text))),
                             Err(error) => problems.push(error),
                         }
                     }
@@ -225,7 +220,7 @@ fn grammar_table_matches_the_real_cli_help() {
     });
     for (path, via_alias) in &alias_checks {
         match real_help(home.path(), via_alias) {
-            Ok(text) if usage_names(&help_text::parse(&text), path) => {}
+            Ok(text) if usage_names(&support::help_text::parse(&text), path) => {}
             Ok(_) => problems.push(format!(
                 "`codex {}` is no longer an alias of `codex {}`",
                 via_alias.join(" "),
@@ -251,7 +246,7 @@ fn the_drift_check_reports_each_kind_of_difference() {
     let home = tempfile::tempdir().unwrap();
     let text = real_help(home.path(), &["exec"]).unwrap();
     let exec = ROOT.find_subcommand("exec").unwrap();
-    assert_eq!(compare(&["exec"], exec, &help_text::parse(&text)), Vec::<String>::new());
+    assert_eq!(compare(&["exec"], exec, &support::help_text::parse(&text)), Vec::<String>::new());
     let edited = text
         .replace("  -i, --image <FILE>...", "  -i, --image <FILE>")
         .replace("      --oss\n", "      --oss-v2\n")
@@ -259,7 +254,7 @@ fn the_drift_check_reports_each_kind_of_difference() {
         .replace("      --ephemeral\n", "      --ephemeral <WHEN>\n")
         .replace("  help    Print", "  spawn   Start a sub-agent\n          on any model\n  help    Print")
         .replace("  review  Run a code review", "  reviews  Run a code review");
-    let problems = compare(&["exec"], exec, &help_text::parse(&edited));
+    let problems = compare(&["exec"], exec, &support::help_text::parse(&edited));
     let expected = [
         "--image takes One in the CLI, many values in the table",
         "option --oss-v2 (Flag), missing from the table",
@@ -278,11 +273,11 @@ fn the_drift_check_reports_each_kind_of_difference() {
     // The root's alias list: `e` is shown there, not in `exec`'s own help.
     let root_text = real_help(home.path(), &[]).unwrap();
     let root_edited = root_text.replace("[aliases: e]", "[aliases: e, x]");
-    let problems = compare(&[], &ROOT, &help_text::parse(&root_edited));
+    let problems = compare(&[], &ROOT, &support::help_text::parse(&root_edited));
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert!(problems[0].contains("alias `x` of `exec`"), "{problems:#?}");
     let root_edited = root_text.replace(" [aliases: e]", "");
-    let problems = compare(&[], &ROOT, &help_text::parse(&root_edited));
+    let problems = compare(&[], &ROOT, &support::help_text::parse(&root_edited));
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert!(problems[0].contains("the table has alias `e`"), "{problems:#?}");
 }
@@ -1079,21 +1074,21 @@ const CONTROLS: &[(&str, Control)] = &[
     ("root -c model=X exec", Control::Model("gpt-evil")),
     ("exec -p work", Control::Redirect),
     ("root --profile work exec", Control::Redirect),
-    ("trusted project as cwd", Control::Model(bypass_env::PROJECT_MODEL)),
-    ("trusted project via -C", Control::Model(bypass_env::PROJECT_MODEL)),
+    ("trusted project as cwd", Control::Model(support::bypass_env::PROJECT_MODEL)),
+    ("trusted project via -C", Control::Model(support::bypass_env::PROJECT_MODEL)),
     ("exec -c model_provider=other", Control::Redirect),
     ("exec -c model_providers.mock.base_url=MOCK2", Control::Redirect),
     ("exec --config=model_providers.mock={...MOCK2}", Control::Redirect),
     ("exec -c model_provider=openai -c openai_base_url=MOCK2", Control::Redirect),
     ("exec --image a b --model X", Control::Model("gpt-evil")),
     ("exec -i a b -c model_provider=other PROMPT", Control::Redirect),
-    ("spawn_agent answer (v1 namespace)", Control::Subagent(bypass_env::CATALOG_MODEL)),
-    ("exec --enable=multi_agent_v2", Control::Subagent(bypass_env::CATALOG_MODEL)),
+    ("spawn_agent answer (v1 namespace)", Control::Subagent(support::bypass_env::CATALOG_MODEL)),
+    ("exec --enable=multi_agent_v2", Control::Subagent(support::bypass_env::CATALOG_MODEL)),
     ("exec --enable memories", Control::Job("memory_consolidation")),
     ("exec -c approvals_reviewer=auto_review, an approval asked", Control::Job("guardian")),
     ("exec --approve-for-me, an approval asked", Control::Job("guardian")),
     ("--codex-run-as-arg0-exec-helper codex /proc/self/exe exec -m X", Control::Model("gpt-evil")),
-    ("exec -c agents.default_subagent_model=X", Control::Subagent(bypass_env::CATALOG_MODEL)),
+    ("exec -c agents.default_subagent_model=X", Control::Subagent(support::bypass_env::CATALOG_MODEL)),
     ("exec resume --last -m X", Control::Model("gpt-evil")),
     ("exec resume SESSION --model X", Control::Model("gpt-evil")),
     ("exec fork SESSION -m X", Control::Model("gpt-evil")),
@@ -1101,7 +1096,7 @@ const CONTROLS: &[(&str, Control)] = &[
     ("review --uncommitted -c review_model=X", Control::Model("gpt-evil")),
     (
         "exec review --uncommitted (user config names a review model)",
-        Control::Model(bypass_env::USER_CONFIG_REVIEW_MODEL),
+        Control::Model(support::bypass_env::USER_CONFIG_REVIEW_MODEL),
     ),
     ("openclaw exec --model X", Control::Model("gpt-evil")),
     ("openclaw resume with its options before `resume`, --model X", Control::Model("gpt-evil")),

@@ -12,16 +12,11 @@
 
 mod support;
 
-#[path = "support/argv_gen.rs"]
-mod argv_gen;
 #[allow(dead_code)] // the scripts other suites use
-#[path = "support/bypass_env.rs"]
-mod bypass_env;
-
 use std::ffi::OsString;
 use std::time::Duration;
 
-use bypass_env::{Script, World};
+use support::bypass_env::{Script, World};
 use support::mock_api::Request;
 use support::PIN;
 
@@ -104,7 +99,7 @@ fn count_from_env(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|n| n.parse().ok()).unwrap_or(default)
 }
 
-/// The argv numbered `index`: a small deterministic generator feeds `argv_gen::build`.
+/// The argv numbered `index`: a small deterministic generator feeds `support::argv_gen::build`.
 fn argv_numbered(index: u64) -> Vec<OsString> {
     let mut state = index.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
     let numbers: Vec<u32> = (0..32)
@@ -115,7 +110,7 @@ fn argv_numbered(index: u64) -> Vec<OsString> {
             (state >> 32) as u32
         })
         .collect();
-    argv_gen::build(&numbers, true)
+    support::argv_gen::build(&numbers, true)
 }
 
 #[test]

@@ -8,17 +8,14 @@
 //! The wire mechanics (streaming, concurrency, large and compressed bodies, headers, TLS, upstream
 //! or gate down, deny by default) are checked with an HTTP client of the test's own.
 
-#[path = "support/bypass_env.rs"]
-#[allow(dead_code)] // the gate uses part of the bypass world
-mod bypass_env;
 mod support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use bypass_env::{Script, World};
 use serde_json::{json, Value};
+use support::bypass_env::{Script, World};
 use support::gate::{gate_binary, EtcCodex, Gate};
 use support::mock_api::MockApi;
 use support::{finished_within, PIN};

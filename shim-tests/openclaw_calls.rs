@@ -98,24 +98,16 @@ struct World {
     etc: EtcCodex,
 }
 
-fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
 /// A JWT codex can read (it reads the ChatGPT claims; nobody checks the signature offline).
 fn fake_jwt() -> String {
     let claims = json!({"exp": 4102444800u64, "email": "openclaw@example.invalid",
         "https://api.openai.com/auth": {"chatgpt_plan_type": "pro", "chatgpt_account_id": "acct-openclaw",
         "chatgpt_user_id": "user-openclaw"}});
-    format!("{}.{}.sig", base64url(br#"{"alg":"none","typ":"JWT"}"#), base64url(claims.to_string().as_bytes()))
+    format!(
+        "{}.{}.sig",
+        support::fake_jwt_part(br#"{"alg":"none","typ":"JWT"}"#),
+        support::fake_jwt_part(claims.to_string().as_bytes())
+    )
 }
 
 fn git(dir: &Path, args: &[&str]) {

@@ -5,9 +5,6 @@
 
 mod support;
 
-#[path = "support/argv_gen.rs"]
-mod argv_gen;
-
 use std::ffi::{OsStr, OsString};
 
 use openclaw_codex::pin::argv::{self, Role};
@@ -17,7 +14,7 @@ use openclaw_codex::pin::rewrite::{self, Origin, Outcome};
 use proptest::prelude::*;
 
 fn policy(mode: LockMode) -> Policy {
-    Policy { model: argv_gen::PIN.to_owned(), mode, allow_unpinnable: vec![] }
+    Policy { model: support::argv_gen::PIN.to_owned(), mode, allow_unpinnable: vec![] }
 }
 
 /// Run and Relay both run codex on these arguments.
@@ -114,7 +111,7 @@ proptest! {
 
     #[test]
     fn the_rewrite_keeps_every_role(numbers in prop::collection::vec(any::<u32>(), 0..48)) {
-        let args = argv_gen::build(&numbers, false);
+        let args = support::argv_gen::build(&numbers, false);
         if let Err(why) = check(&args) {
             return Err(TestCaseError::fail(format!("{args:?}: {why}")));
         }
@@ -122,7 +119,7 @@ proptest! {
 
     #[test]
     fn the_differential_argvs_keep_every_role(numbers in prop::collection::vec(any::<u32>(), 0..32)) {
-        let args = argv_gen::build(&numbers, true);
+        let args = support::argv_gen::build(&numbers, true);
         if let Err(why) = check(&args) {
             return Err(TestCaseError::fail(format!("{args:?}: {why}")));
         }
@@ -144,7 +141,7 @@ fn the_checks_can_fail_and_the_generator_reaches_every_case() {
     let mut seen = std::collections::BTreeSet::new();
     for seed in 0..20_000u32 {
         let numbers: Vec<u32> = (0..40).map(|i| seed.wrapping_mul(2_654_435_761).rotate_left(i) ^ i).collect();
-        let args = argv_gen::build(&numbers, seed % 2 == 0);
+        let args = support::argv_gen::build(&numbers, seed % 2 == 0);
         let parsed = argv::parse(&args, &ROOT);
         let label = match (&parsed.usage, rewrite::apply(&policy(LockMode::Force), OsStr::new("codex"), &args)) {
             (Some(usage), _) => format!("{usage:?}").split('(').next().unwrap().to_owned(),

@@ -259,6 +259,19 @@ pub mod bootstrap {
     };
 }
 
+pub mod bootstrap_helper {
+    //! `bootstrap-openclaw-codex-volume __helper OP`: the helper container's run, read by the bootstrap
+    //! (its last stdout line is a JSON reply in every case but usage).
+    use super::{Code, Table};
+
+    pub const DONE: Code =
+        Code { value: 0, meaning: "the operation is done; the reply says what it found", remedy: "" };
+    pub const FAILED: Code =
+        Code { value: 1, meaning: "the operation failed; the reply says why (and what kind of failure)", remedy: "" };
+    pub const USAGE: Code = Code { value: 2, meaning: "usage (not an operation the bootstrap sends)", remedy: "" };
+    pub const TABLE: Table = Table { bin: "bootstrap-openclaw-codex-volume __helper", codes: &[DONE, FAILED, USAGE] };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

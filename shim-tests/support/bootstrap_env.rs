@@ -10,7 +10,9 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use super::docker::{build_openclaw_image, docker, docker_ok, prebuilt_openclaw_image, unique, Cleanup};
+use super::docker::{build_openclaw_image, clean, docker, docker_ok, prebuilt_openclaw_image, unique, Cleanup};
+#[allow(unused_imports)] // used by the bootstrap suite only
+pub use super::docker::{network_exists, volume_exists};
 pub use super::docker::{repo, text};
 
 pub const API_KEY_A: &str = r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test-123456"}"#;
@@ -18,25 +20,12 @@ pub const API_KEY_B: &str = r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test-p
 /// `codex_auth::credential` sees an API key; `codex login status` rejects the `tokens` field.
 pub const API_KEY_CODEX_REJECTS: &str =
     r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-test-broken","tokens":"notanobject"}"#;
-/// The bootstrap's labels (src/ops/bootstrap.rs).
-pub const DEST_LABEL: &str = "org.moonmind.openclaw.bootstrap.destination";
-pub const TOOL: &str = "bootstrap-openclaw-codex-volume";
+pub use openclaw_codex::ops::bootstrap::{DEST_LABEL, PREFIX as TOOL};
 
 /// A fake ChatGPT login `codex login status` accepts offline ("Logged in using ChatGPT").
 pub fn chatgpt_login() -> String {
-    fn b64(bytes: &[u8]) -> String {
-        const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-            for i in 0..=chunk.len() {
-                out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
-            }
-        }
-        out
-    }
-    let header = b64(br#"{"alg":"none","typ":"JWT"}"#);
-    let payload = b64(
+    let header = super::fake_jwt_part(br#"{"alg":"none","typ":"JWT"}"#);
+    let payload = super::fake_jwt_part(
         br#"{"email":"a@example.com","https://api.openai.com/auth":{"chatgpt_plan_type":"plus","chatgpt_account_id":"acc"}}"#,
     );
     format!(
@@ -50,8 +39,6 @@ pub struct Shared {
     pub image: String,
     /// The static tool, as the wrapper built it.
     pub tool: PathBuf,
-    /// DOCKER_CONFIG with the pinned Compose v2 plugin.
-    pub docker_config: PathBuf,
 }
 
 impl Shared {
@@ -64,11 +51,7 @@ impl Shared {
         assert!(version.status.success(), "the wrapper failed: {}", text(&version.stderr));
         assert!(text(&version.stdout).starts_with(TOOL), "{}", text(&version.stdout));
         let tool = repo().join("target/bootstrap").join(TOOL);
-        let fetched =
-            Command::new(repo().join("packaging/fetch-compose.sh")).stderr(Stdio::inherit()).output().unwrap();
-        assert!(fetched.status.success(), "packaging/fetch-compose.sh failed");
-        let docker_config = PathBuf::from(text(&fetched.stdout).trim());
-        Shared { image, tool, docker_config }
+        Shared { image, tool }
     }
 }
 
@@ -156,19 +139,9 @@ impl<'a> Env<'a> {
     }
 
     fn clean(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
-        let mut cmd = Command::new(program);
+        let mut cmd = clean(program);
         // TMPDIR: the tool's lock file and helper build context stay in this scenario's directory.
-        cmd.env_clear()
-            .env("DOCKER_CONFIG", &self.shared.docker_config)
-            .env("OPENCLAW_AUDIT_JOURNALD", "0")
-            .env("TMPDIR", self.dir.path().join("tmp"))
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null());
-        for var in ["PATH", "HOME", "DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"] {
-            if let Some(value) = std::env::var_os(var) {
-                cmd.env(var, value);
-            }
-        }
+        cmd.env("OPENCLAW_AUDIT_JOURNALD", "0").env("TMPDIR", self.dir.path().join("tmp")).current_dir(self.dir.path());
         cmd
     }
 
@@ -299,14 +272,6 @@ impl<'a> Env<'a> {
             .chain(images.split_whitespace().map(|i| format!("image {i}")))
             .collect()
     }
-}
-
-pub fn volume_exists(name: &str) -> bool {
-    docker_ok(&["volume", "ls", "--format", "{{.Name}}"]).lines().any(|l| l == name)
-}
-
-pub fn network_exists(name: &str) -> bool {
-    docker_ok(&["network", "ls", "--no-trunc", "--format", "{{.Name}}"]).lines().any(|l| l == name)
 }
 
 /// Asserts `out` ended with `code`; returns stdout and stderr together for message checks.

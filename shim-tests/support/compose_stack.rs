@@ -4,51 +4,22 @@
 //! volumes, stand-in image) that its Drop removes whatever happened.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub use super::docker::repo;
+#[allow(unused_imports)] // used by the compose suite only
+pub use super::docker::{clean, docker_config, repo, unique, volume_exists};
 
 pub fn compose_file() -> PathBuf {
     repo().join("docker-compose.yaml")
 }
 
-/// The DOCKER_CONFIG directory holding the pinned Compose v2 plugin, fetched once per test run.
-pub fn docker_config() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let out = Command::new(repo().join("packaging/fetch-compose.sh"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run packaging/fetch-compose.sh");
-        assert!(out.status.success(), "packaging/fetch-compose.sh failed");
-        let dir = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
-        assert!(dir.join("cli-plugins/docker-compose").is_file(), "no Compose plugin in {}", dir.display());
-        dir
-    })
-}
-
 /// `docker` with a clean environment (see `clean`).
 pub fn docker() -> Command {
     clean("docker")
-}
-
-/// `program` with a clean environment: PATH, HOME, the project-local DOCKER_CONFIG and whatever
-/// says where the engine is. Nothing else of the caller's environment reaches Compose's
-/// interpolation.
-pub fn clean(program: impl AsRef<std::ffi::OsStr>) -> Command {
-    let mut cmd = Command::new(program);
-    cmd.env_clear().env("DOCKER_CONFIG", docker_config()).stdin(Stdio::null());
-    for var in ["PATH", "HOME", "DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"] {
-        if let Some(value) = std::env::var_os(var) {
-            cmd.env(var, value);
-        }
-    }
-    cmd
 }
 
 /// `docker compose --project-directory DIR -f <repo>/docker-compose.yaml` with `env` only.
@@ -195,15 +166,6 @@ fn standin_binary() -> &'static Path {
 fn tar_entries(root: &Path, tar: &Path, owner: u32, mode: &str, entries: &[&str]) {
     let owner = [format!("--owner={owner}"), format!("--group={owner}")];
     run_ok(Command::new("tar").arg("-C").arg(root).arg("--numeric-owner").args(owner).arg(mode).arg(tar).args(entries));
-}
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// A name no other test, run or person uses: `occ<pid>-<counter>-<nanos>`.
-pub fn unique(prefix: &str) -> String {
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{prefix}{}-{n}-{nanos:08x}", std::process::id())
 }
 
 /// One test's resources on the engine. Everything is named uniquely and removed by Drop.
@@ -383,10 +345,6 @@ impl Stack {
 pub fn inspect(kind: &str, name: &str) -> Value {
     let mut all = json(&run_ok(docker().args([kind, "inspect", name])));
     all.as_array_mut().unwrap().remove(0)
-}
-
-pub fn volume_exists(name: &str) -> bool {
-    run(docker().args(["volume", "inspect", name])).status.success()
 }
 
 /// (volume name, destination) of every volume mount of a container, sorted; and the count of

@@ -1,8 +1,9 @@
 //! Docker for tests: the skip rule, unique names, and cleanup of everything a test creates.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 /// Whether a Docker engine answers. Without one, tests print a loud SKIPPED line and return,
 /// unless OPENCLAW_REQUIRE_DOCKER=1 (CI), which makes it a failure.
@@ -18,10 +19,48 @@ pub fn available(test: &str) -> bool {
     false
 }
 
-/// A name no other test (or run) uses: `openclaw-test-<what>-<pid>-<n>`.
+/// A name no other test, run or person uses: `openclaw-test-<what>-<pid>-<n>-<nanos>`.
 pub fn unique(what: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!("openclaw-test-{what}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("openclaw-test-{what}-{}-{}-{nanos:08x}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The DOCKER_CONFIG directory holding the pinned Compose v2 plugin, fetched once per test run.
+pub fn docker_config() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = Command::new(repo().join("packaging/fetch-compose.sh"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run packaging/fetch-compose.sh");
+        assert!(out.status.success(), "packaging/fetch-compose.sh failed");
+        let dir = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+        assert!(dir.join("cli-plugins/docker-compose").is_file(), "no Compose plugin in {}", dir.display());
+        dir
+    })
+}
+
+/// `program` with a clean environment: PATH, HOME, the project-local DOCKER_CONFIG and whatever
+/// says where the engine is. Nothing else of the caller's environment reaches Compose's
+/// interpolation.
+pub fn clean(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear().env("DOCKER_CONFIG", docker_config()).stdin(Stdio::null());
+    for var in ["PATH", "HOME", "DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH"] {
+        if let Some(value) = std::env::var_os(var) {
+            cmd.env(var, value);
+        }
+    }
+    cmd
+}
+
+pub fn volume_exists(name: &str) -> bool {
+    docker_ok(&["volume", "ls", "--format", "{{.Name}}"]).lines().any(|l| l == name)
+}
+
+pub fn network_exists(name: &str) -> bool {
+    docker_ok(&["network", "ls", "--no-trunc", "--format", "{{.Name}}"]).lines().any(|l| l == name)
 }
 
 pub fn docker(args: &[&str]) -> Output {

@@ -35,17 +35,27 @@ impl EtcCodex {
 
     /// `program args…` in a private mount namespace whose `/etc/codex` is this one: `/etc` is an
     /// overlay (so `/etc/codex` can exist there without being made on the machine), and this
-    /// directory is bound over `/etc/codex`.
+    /// directory is bound over `/etc/codex`. The namespace's tools are found on the test's own
+    /// PATH, so the caller may give `program` any environment (`env_clear` included).
     pub fn command(&self, program: &Path) -> Command {
         const SCRIPT: &str = r#"set -e
-mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1/upper,workdir=$1/work" /etc
-mkdir -p /etc/codex
-mount --bind "$1/codex" /etc/codex
-shift
+"$2" -t overlay overlay -o "lowerdir=/etc,upperdir=$1/upper,workdir=$1/work" /etc
+"$3" -p /etc/codex
+"$2" --bind "$1/codex" /etc/codex
+shift 3
 exec "$@""#;
-        let mut command = Command::new("unshare");
-        command.args(["--mount", "--propagation", "private", "--", "sh", "-c", SCRIPT, "sh"]);
-        command.arg(self.dir.path()).arg(program);
+        let mut command = Command::new(on_test_path("unshare"));
+        command.args(["--mount", "--propagation", "private", "--"]).arg(on_test_path("sh")).args(["-c", SCRIPT, "sh"]);
+        command.arg(self.dir.path()).arg(on_test_path("mount")).arg(on_test_path("mkdir")).arg(program);
         command
     }
+}
+
+/// `name` on the test process's PATH (util-linux, coreutils).
+pub fn on_test_path(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("{name} is not on PATH"))
 }

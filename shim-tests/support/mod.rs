@@ -202,11 +202,15 @@ impl Tree {
     }
 }
 
+pub mod argv_gen;
+pub mod bootstrap_env;
+pub mod bypass_env;
 pub mod codex_env;
 pub mod compose_stack;
 pub mod docker;
 pub mod etc_codex;
 pub mod gate;
+pub mod help_text;
 pub mod jsonrpc;
 pub mod mock_api;
 
@@ -245,4 +249,18 @@ pub fn finished_within(child: &mut std::process::Child, limit: Duration) -> Opti
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// One part of a JWT (base64url without padding): codex reads a ChatGPT login's claims and nobody
+/// checks a signature offline, so tests build their fake logins with this.
+pub fn fake_jwt_part(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
 }

@@ -55,8 +55,7 @@ struct Cli {
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     if args.get(1).is_some_and(|a| a == helper::SUBCOMMAND) {
-        let code = helper::main(args[2..].to_vec());
-        return ExitCode::from(code as u8);
+        return ExitCode::from(helper::run_in_container(args[2..].to_vec()));
     }
     let cli = Cli::parse_from(args);
     let options = Options {

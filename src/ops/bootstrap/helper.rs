@@ -3,6 +3,7 @@
 //! prints one JSON `Reply` on stdout (the host reads nothing else) and exits 0, or 1 with `error`
 //! set.
 
+use crate::exit::bootstrap_helper as exit;
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -169,21 +170,22 @@ fn execute(cli: &HelperCli) -> Result<Reply, VolumeError> {
     Ok(reply)
 }
 
-/// The helper's main: `args` are what follows `__helper`.
-pub fn main(args: Vec<OsString>) -> i32 {
+/// The helper container's run: `args` are what follows `__helper`; its exit code
+/// (`exit::bootstrap_helper`).
+pub fn run_in_container(args: Vec<OsString>) -> u8 {
     let cli = match HelperCli::try_parse_from(std::iter::once(OsString::from(SUBCOMMAND)).chain(args)) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return 2;
+            return exit::USAGE.value;
         }
     };
     volume::set_verbose(cli.verbose);
     let (reply, code) = match execute(&cli) {
-        Ok(reply) => (reply, 0),
+        Ok(reply) => (reply, exit::DONE.value),
         Err(e) => {
             eprintln!("bootstrap helper: {} failed: {e}", cli.op.as_str());
-            (Reply { error_kind: Some(e.kind), error: Some(e.message), ..Reply::default() }, 1)
+            (Reply { error_kind: Some(e.kind), error: Some(e.message), ..Reply::default() }, exit::FAILED.value)
         }
     };
     println!("{}", serde_json::to_string(&reply).expect("a reply serialises"));
