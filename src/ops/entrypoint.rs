@@ -184,22 +184,13 @@ fn check_login(home: &Path) -> Result<(), StartupError> {
     }
 }
 
-/// The first `codex` PATH would run, for messages.
-fn codex_on_path() -> Option<PathBuf> {
+/// The first executable `name` on PATH, as an exec of the bare name would find it.
+fn on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).filter(|d| d.is_absolute()).map(|d| d.join(CODEX_NAME)).find(|candidate| {
+    std::env::split_paths(&path).filter(|d| d.is_absolute()).map(|d| d.join(name)).find(|candidate| {
         let never = locate::FileId { dev: u64::MAX, ino: u64::MAX };
         locate::reject_reason(candidate, never).is_none()
     })
-}
-
-/// The first executable `name` on PATH, as the server's exec would find it.
-fn on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .filter(|d| d.is_absolute())
-        .map(|d| d.join(name))
-        .find(|candidate| nix::unistd::access(candidate, nix::unistd::AccessFlags::X_OK).is_ok() && candidate.is_file())
 }
 
 /// Step 0: the command is OpenClaw (by name, as the default is) and the image has none.
@@ -222,7 +213,7 @@ fn openclaw_routes(shim: &str) -> String {
         Some(bin) => format!("{var}={} (warning: not the shim: OpenClaw's Codex harness bypasses the shim and guard; the model gate still holds)", bin.display()),
         None => format!("{var} unset (warning: OpenClaw's Codex harness runs its managed codex by path, bypassing the shim and guard; the model gate still holds)"),
     };
-    let cli = match codex_on_path() {
+    let cli = match on_path(CODEX_NAME) {
         Some(codex) if same(&codex) => format!("codex-cli backend's `codex` on PATH {} (the shim)", codex.display()),
         Some(codex) => format!("codex-cli backend's `codex` on PATH {} (warning: not the shim)", codex.display()),
         None => "codex-cli backend's `codex`: none on PATH".to_owned(),
@@ -235,7 +226,7 @@ fn openclaw_routes(shim: &str) -> String {
 pub fn ask_shim() -> Result<Value, StartupError> {
     let mut command = Command::new(CODEX_NAME);
     command.arg("--version").env("OPENCLAW_SHIM_EXPLAIN", "1");
-    let not_the_shim = |answer: String| StartupError::NotTheShim { found: codex_on_path(), answer };
+    let not_the_shim = |answer: String| StartupError::NotTheShim { found: on_path(CODEX_NAME), answer };
     let output = process::run(command, Some(CHECK_TIMEOUT), Tee::default()).map_err(|e| not_the_shim(e.to_string()))?;
     let plan: Value = match serde_json::from_slice(&output.stdout) {
         Ok(plan @ Value::Object(_)) if plan.get("grammar_version").is_some() => plan,
@@ -379,7 +370,7 @@ pub fn image_facts() -> Value {
         "user": user,
         "home": env("HOME").map(|h| h.to_string_lossy().into_owned()),
         "path": env("PATH").map(|p| p.to_string_lossy().into_owned()),
-        "codex_on_path": codex_on_path(),
+        "codex_on_path": on_path(CODEX_NAME),
         "shim_plan": plan.as_ref().ok(),
         "shim_error": plan.as_ref().err().map(ToString::to_string),
         "real_codex_version": real_version,
