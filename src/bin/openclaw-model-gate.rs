@@ -1,6 +1,6 @@
 //! `openclaw-model-gate`: the HTTP gate Codex's provider is forced to by
 //! `/etc/codex/requirements.toml`; it pins the model of every request on the wire
-//! (`openclaw_codex::pin::wire` holds the rules, `gate_server` the server).
+//! (`openclaw_codex::pin::wire` holds the rules, `openclaw_codex::gate::server` the server).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -356,15 +356,19 @@ fn check_and_exec(command: &[OsString], policy: &mut Option<Policy>) -> Result<E
 }
 
 /// `--verify-image`: what the image builder checks, as one JSON object.
+/// The first line `program --version` prints, if it answers in time.
+fn version_of(program: &Path) -> Option<String> {
+    let mut command = Command::new(program);
+    command.arg("--version");
+    process::run(command, Some(CHECK_TIMEOUT), Tee::default()).ok().map(|o| first_line(&o.stdout))
+}
+
 pub fn image_facts() -> Value {
     let uid = nix::unistd::getuid();
     let user = nix::unistd::User::from_uid(uid).ok().flatten().map(|u| u.name);
     let plan = ask_shim();
-    let real_version = plan.as_ref().ok().and_then(|p| p["real_codex"].as_str().map(PathBuf::from)).and_then(|real| {
-        let mut command = Command::new(real);
-        command.arg("--version");
-        process::run(command, Some(CHECK_TIMEOUT), Tee::default()).ok().map(|o| first_line(&o.stdout))
-    });
+    let real_version =
+        plan.as_ref().ok().and_then(|p| p["real_codex"].as_str().map(PathBuf::from)).and_then(|real| version_of(&real));
     json!({
         "uid": uid.as_raw(),
         "user": user,
@@ -376,10 +380,6 @@ pub fn image_facts() -> Value {
         "real_codex_version": real_version,
         "openclaw_codex_app_server_bin": env(crate::ops::image::APP_SERVER_BIN_VAR).map(|v| v.to_string_lossy().into_owned()),
         "openclaw_on_path": on_path(OPENCLAW_NAME),
-        "node_version": on_path("node").and_then(|node| {
-            let mut command = Command::new(node);
-            command.arg("--version");
-            process::run(command, Some(CHECK_TIMEOUT), Tee::default()).ok().map(|o| first_line(&o.stdout))
-        }),
+        "node_version": on_path("node").and_then(|node| version_of(&node)),
     })
 }

@@ -42,7 +42,7 @@ pub enum ShimError {
     RefusedInternal {
         form: String,
     },
-    /// An argv codex rejects as a usage error: refused rather than rewritten (`lock::Outcome::RefuseUsage`).
+    /// An argv codex rejects as a usage error: refused rather than rewritten (`rewrite::Outcome::RefuseUsage`).
     RefusedUsage {
         problem: String,
     },

@@ -5,6 +5,7 @@ use std::ffi::{OsStr, OsString};
 
 use serde_json::{json, Value};
 
+use crate::audit::Action;
 use crate::pin::grammar::{CODEX_VERSION, ROOT};
 use crate::pin::policy::Policy;
 use crate::shim::decide::{decide, Decision};
@@ -28,20 +29,23 @@ fn argv_json<'a>(args: impl IntoIterator<Item = &'a OsString>) -> Value {
     Value::Array(args.into_iter().map(|a| arg_json(a)).collect())
 }
 
-fn decisions(action: &str, attempts: &[crate::pin::attempt::Attempt]) -> Value {
+fn decisions(action: Action, attempts: &[crate::pin::attempt::Attempt]) -> Value {
     attempts
         .iter()
-        .map(|a| json!({ "action": action, "syntax": a.syntax, "attempted": a.attempted, "level": a.level.name() }))
+        .map(|a| {
+            json!({ "action": action.as_str(), "syntax": a.syntax, "attempted": a.attempted, "level": a.level.name() })
+        })
         .collect()
 }
 
 pub fn explain(argv0: &OsStr, args: &[OsString]) -> Value {
+    let subcommand = crate::pin::argv::parse(args, &ROOT).path_string();
     let mut out = json!({
         "grammar_version": CODEX_VERSION,
         "shim": std::fs::read_link("/proc/self/exe").ok(),
         "app_server_guard": installed_guard(),
         "argv": argv_json(std::iter::once(&argv0.to_owned()).chain(args)),
-        "subcommand": crate::pin::argv::parse(args, &ROOT).path_string(),
+        "subcommand": subcommand,
     });
     let shim = FileId::current_exe();
     let (real, skipped) = match shim {
@@ -73,17 +77,15 @@ pub fn explain(argv0: &OsStr, args: &[OsString]) -> Value {
     out["outcome"] = json!(decision.name());
     let (rewritten, decided, error) = match decision {
         Decision::Exec { args, forced } | Decision::Relay { args, forced } => {
-            (Some(args), decisions("forced", &forced), None)
+            (Some(args), decisions(Action::Forced, &forced), None)
         }
         Decision::PassThrough { args } => (Some(args), json!([]), None),
         Decision::Refuse { error: ShimError::Rejected { model, attempts }, .. } => {
-            (None, decisions("rejected", &attempts), Some(ShimError::Rejected { model, attempts }))
+            (None, decisions(Action::Rejected, &attempts), Some(ShimError::Rejected { model, attempts }))
         }
         Decision::Refuse { error, .. } => {
             let form = error.refused_form().unwrap_or_default().to_owned();
-            let level = crate::pin::argv::parse(args, &ROOT).path_string();
-            let d =
-                json!([{ "action": error.audit_action().as_str(), "syntax": form, "attempted": form, "level": level }]);
+            let d = json!([{ "action": error.audit_action().as_str(), "syntax": form, "attempted": form, "level": subcommand }]);
             (None, d, Some(error))
         }
     };
