@@ -563,19 +563,7 @@ fn escalate_accepting_everything(client: &mut Client, setup: &Setup, start: Valu
     let thread = thread_start(client, 1, start);
     let reply = client.request(2, "turn/start", json!({"threadId": thread, "input": [{"type": "text", "text": "hi"}]}));
     let turn = reply["result"]["turn"]["id"].clone();
-    let mut asked = 0;
-    loop {
-        let next = client.wait_for("an approval request or turn/completed", |m| {
-            (m["method"] == "turn/completed" && m["params"]["turn"]["id"] == turn)
-                || (m["method"].as_str().is_some_and(|m| m.contains("Approval")) && m.get("id").is_some())
-        });
-        if next["method"] == "turn/completed" {
-            break;
-        }
-        client.seen.retain(|m| m != &next);
-        client.send(json!({"id": next["id"], "result": {"decision": "accept"}}));
-        asked += 1;
-    }
+    let asked = client.answer_approvals(&turn, "accept");
     (asked, setup.tree.root.path().join("escalated").exists())
 }
 

@@ -773,21 +773,7 @@ fn harness_turn(client: &mut Client, world: &World, mode: HarnessMode, model: &s
             "collaborationMode": {"mode": "default", "settings": {"model": model, "reasoning_effort": null, "developer_instructions": null}},
         }),
     );
-    let mut asked = 0;
-    if let Some(id) = turn.get("result").map(|r| r["turn"]["id"].clone()) {
-        loop {
-            let next = client.wait_for("an approval request or turn/completed", |m| {
-                (m["method"] == "turn/completed" && m["params"]["turn"]["id"] == id)
-                    || (m["method"].as_str().is_some_and(|m| m.contains("Approval")) && m.get("id").is_some())
-            });
-            if next["method"] == "turn/completed" {
-                break;
-            }
-            client.seen.retain(|m| m != &next);
-            client.send(json!({"id": next["id"], "result": {"decision": "decline"}}));
-            asked += 1;
-        }
-    }
+    let asked = turn.get("result").map_or(0, |r| client.answer_approvals(&r["turn"]["id"].clone(), "decline"));
     (started, turn, asked)
 }
 

@@ -77,6 +77,24 @@ impl Client {
     }
 
     /// Closes stdin and waits: codex exits at EOF, and so does the shim.
+    /// Answers every approval request codex sends with `decision` until the turn `turn` completes;
+    /// how many there were.
+    pub fn answer_approvals(&mut self, turn: &Value, decision: &str) -> usize {
+        let mut asked = 0;
+        loop {
+            let next = self.wait_for("an approval request or turn/completed", |m| {
+                (m["method"] == "turn/completed" && m["params"]["turn"]["id"] == *turn)
+                    || (m["method"].as_str().is_some_and(|m| m.contains("Approval")) && m.get("id").is_some())
+            });
+            if next["method"] == "turn/completed" {
+                return asked;
+            }
+            self.seen.retain(|m| m != &next);
+            self.send(serde_json::json!({"id": next["id"], "result": {"decision": decision}}));
+            asked += 1;
+        }
+    }
+
     pub fn finish(mut self) -> (std::process::ExitStatus, String) {
         drop(self.stdin.take());
         let output = self.child.wait_with_output().unwrap();
